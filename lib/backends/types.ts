@@ -1,0 +1,77 @@
+import type { FastifyBaseLogger } from 'fastify'
+
+/**
+ * What the plugin gives a backend at start: where it lives and how to deliver
+ * frames that arrive from other nodes to this node's local connections.
+ * Frames are complete, already serialized wire frames (JSON text).
+ */
+export interface BackendContext {
+  /** Namespace of the plugin registration using this backend (one adapter instance may serve several). */
+  namespace: string
+  /** Unique id of this process/node (uuid), stable for the adapter's lifetime. */
+  nodeId: string
+  log: FastifyBaseLogger
+  /** Heartbeat interval in seconds; a dead node's members must be purged within 2x this. */
+  heartbeatInterval: number
+  /** Deliver a frame to the local members of `room`, skipping connection ids in `except`. Returns the number of deliveries. */
+  deliverRoom (room: string, frame: string, except?: readonly string[]): number
+  /** Deliver a frame to every local connection of the namespace. */
+  deliverAll (frame: string): number
+  /** Deliver a frame to one local connection; false when it is not on this node. */
+  deliverConnection (connectionId: string, frame: string): boolean
+}
+
+/** Counters an adapter reports; merged into `stats()` under `backend`. */
+export interface BackendStats {
+  /** Errors talking to the shared store (e.g. Redis down), since start. */
+  errors: number
+  /** Messages published to other nodes. */
+  published: number
+  /** Messages received from other nodes. */
+  received: number
+  [key: string]: number
+}
+
+/**
+ * The seam between one process and the cluster: room membership, room
+ * existence, presence, and delivery of room / namespace / connection messages
+ * to the other nodes. The plugin always delivers to local connections itself
+ * (so local delivery never depends on the backend); `publish*` only needs to
+ * reach the *other* nodes, which then call their own context's `deliver*`.
+ *
+ * Every method must resolve even when the shared store is unreachable (log,
+ * count the error in `stats()`, and return a best-effort local answer): the
+ * plugin never lets a backend failure crash the process or fail a handler.
+ */
+export interface BackendAdapter {
+  readonly name: string
+  /** Called once per namespace at `ready`, before any connection. */
+  start (ctx: BackendContext): Promise<void>
+  /** Called at `fastify.close()` after every connection is gone: remove this node's presence and stop. */
+  stop (namespace: string): Promise<void>
+
+  /** A connection joined this node (presence). */
+  addConnection (namespace: string, connectionId: string): Promise<void>
+  /** A connection left this node; the plugin has already called `leave` for each of its rooms. */
+  removeConnection (namespace: string, connectionId: string): Promise<void>
+
+  join (namespace: string, room: string, connectionId: string): Promise<void>
+  leave (namespace: string, room: string, connectionId: string): Promise<void>
+  /** Connection ids in `room` on every node. */
+  members (namespace: string, room: string): Promise<string[]>
+  /** True when the room has at least one member on any node. Static rooms are the plugin's business. */
+  exists (namespace: string, room: string): Promise<boolean>
+  /** Every non-empty room of the namespace, on every node. */
+  rooms (namespace: string): Promise<string[]>
+  /** Every connection id of the namespace on every node (presence). */
+  connections (namespace: string): Promise<string[]>
+
+  /** Send a frame to the members of `room` on the other nodes (one publish). */
+  publishRoom (namespace: string, room: string, frame: string, except?: readonly string[]): Promise<void>
+  /** Send a frame to every connection of the namespace on the other nodes. */
+  publishAll (namespace: string, frame: string): Promise<void>
+  /** Send a frame to one connection that lives on another node. */
+  publishConnection (namespace: string, connectionId: string, frame: string): Promise<void>
+
+  stats (): BackendStats
+}

@@ -1,0 +1,82 @@
+import createError from '@fastify/error'
+
+/** Error codes sent to clients in the `code` field of an `__error__` payload. */
+export const ErrorCode = {
+  AUTH_ERROR: 'AUTH_ERROR',
+  AUTH_EXPIRED: 'AUTH_EXPIRED',
+  HANDLER_ERROR: 'HANDLER_ERROR',
+  IDLE_TIMEOUT: 'IDLE_TIMEOUT',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  PERMISSION_ERROR: 'PERMISSION_ERROR',
+  RATE_LIMIT_ERROR: 'RATE_LIMIT_ERROR',
+  ROOM_NOT_FOUND: 'ROOM_NOT_FOUND',
+  SESSION_EXPIRED: 'SESSION_EXPIRED',
+  UNKNOWN_EVENT: 'UNKNOWN_EVENT',
+  VALIDATION_ERROR: 'VALIDATION_ERROR'
+} as const
+export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
+
+/** WebSocket close codes used by socketspec. */
+export const CloseCode = {
+  NORMAL: 1000,
+  SERVER_SHUTDOWN: 1001,
+  PROTOCOL_ERROR: 1002,
+  INVALID_PAYLOAD: 1007,
+  MESSAGE_TOO_BIG: 1009,
+  AUTH_ERROR: 4001,
+  AUTH_EXPIRED: 4002,
+  SESSION_EXPIRED: 4004,
+  IDLE_TIMEOUT: 4005,
+  HEARTBEAT_TIMEOUT: 4006,
+  SLOW_CONSUMER: 4009
+} as const
+export type CloseCode = typeof CloseCode[keyof typeof CloseCode]
+
+/** Every wire error code, its default message and the close code it causes (if any). */
+export const WIRE_ERRORS: Readonly<Record<ErrorCode, { message: string, close?: number, description: string }>> = {
+  AUTH_ERROR: { message: 'Authentication failed', close: CloseCode.AUTH_ERROR, description: 'Authentication failed at connect (connection closed 4001), or a __refresh_auth__ token is invalid (connection stays open).' },
+  AUTH_EXPIRED: { message: 'Authentication expired', close: CloseCode.AUTH_EXPIRED, description: 'The token expired mid-session; connection closed 4002.' },
+  HANDLER_ERROR: { message: 'Internal error while handling the event', description: 'A handler, dependency or middleware threw; the message is generic.' },
+  IDLE_TIMEOUT: { message: 'Connection idle for too long', close: CloseCode.IDLE_TIMEOUT, description: 'No application event for idleTimeout seconds; connection closed 4005.' },
+  PAYLOAD_TOO_LARGE: { message: 'Frame larger than maxPayloadSize', description: 'The frame is larger than maxPayloadSize bytes.' },
+  PERMISSION_ERROR: { message: 'Permission denied', description: 'A room guard refused, or a handler raised it.' },
+  RATE_LIMIT_ERROR: { message: 'Rate limit exceeded', description: 'Token bucket empty; details.retry_after_ms says when to retry.' },
+  ROOM_NOT_FOUND: { message: 'Room not found', description: 'Broadcast to a room that does not exist.' },
+  SESSION_EXPIRED: { message: 'Session expired', close: CloseCode.SESSION_EXPIRED, description: 'maxDuration reached; connection closed 4004.' },
+  UNKNOWN_EVENT: { message: 'Unknown event', description: 'No handler for the event; details.event names it.' },
+  VALIDATION_ERROR: { message: 'Invalid message', description: 'Bad JSON, not an object, missing or non-string event, binary frame, prototype-poisoning keys, or schema failure; details.errors lists {path, message, keyword}.' }
+}
+
+/**
+ * An error that reaches the client unchanged: its `code`, `message` and `details`
+ * become the `__error__` payload. Throw it from handlers, middleware, deps or guards.
+ *
+ * @example
+ * throw new SocketError('NOT_ENOUGH_CREDIT', 'Top up first', { balance: 0 })
+ */
+export class SocketError extends Error {
+  readonly code: string
+  readonly details: Record<string, unknown>
+  /** Set by the TestClient when the error closed the connection. */
+  closeCode?: number
+
+  constructor (code: string, message?: string, details: Record<string, unknown> = {}) {
+    super(message ?? (WIRE_ERRORS as Record<string, { message: string }>)[code]?.message ?? code)
+    this.name = 'SocketError'
+    this.code = code
+    this.details = details
+  }
+}
+
+// Configuration and programming errors, thrown at register or ready time.
+export const FST_SOCKETSPEC_INVALID_OPTION = createError<[string, string]>('FST_SOCKETSPEC_INVALID_OPTION', "Invalid socketspec option '%s': %s", 500, TypeError)
+export const FST_SOCKETSPEC_RESERVED_EVENT = createError<[string]>('FST_SOCKETSPEC_RESERVED_EVENT', "Event name '%s' is reserved (names of the form __x__ belong to the protocol)", 500, TypeError)
+export const FST_SOCKETSPEC_DUPLICATE_EVENT = createError<[string, string]>('FST_SOCKETSPEC_DUPLICATE_EVENT', "Event '%s' is already declared in namespace '%s'", 500, TypeError)
+export const FST_SOCKETSPEC_INVALID_EVENT = createError<[string, string]>('FST_SOCKETSPEC_INVALID_EVENT', "Invalid declaration of event '%s': %s", 500, TypeError)
+export const FST_SOCKETSPEC_INVALID_SCHEMA = createError<[string, string]>('FST_SOCKETSPEC_INVALID_SCHEMA', "Invalid schema for event '%s': %s", 500, TypeError)
+export const FST_SOCKETSPEC_CONFLICTING_SCHEMA = createError<[string]>('FST_SOCKETSPEC_CONFLICTING_SCHEMA', "Outbound event '%s' is declared with two different schemas", 500, TypeError)
+export const FST_SOCKETSPEC_INVALID_HOOK = createError<[string]>('FST_SOCKETSPEC_INVALID_HOOK', "Hook '%s' must be a function", 500, TypeError)
+export const FST_SOCKETSPEC_ALREADY_STARTED = createError<[string]>('FST_SOCKETSPEC_ALREADY_STARTED', "Cannot call '%s' after the Fastify instance is ready", 500, Error)
+export const FST_SOCKETSPEC_INVALID_ROOM_PATTERN = createError<[string, string]>('FST_SOCKETSPEC_INVALID_ROOM_PATTERN', "Invalid room pattern '%s': %s", 500, TypeError)
+export const FST_SOCKETSPEC_NOT_READY = createError<[string]>('FST_SOCKETSPEC_NOT_READY', "'%s' is only available after the Fastify instance is ready", 500, Error)
+export const FST_SOCKETSPEC_NO_SOCKETSPEC = createError<[string]>('FST_SOCKETSPEC_NO_SOCKETSPEC', '%s', 500, Error)
