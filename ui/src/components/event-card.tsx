@@ -1,0 +1,186 @@
+import { useState } from 'preact/hooks'
+import type { ApiModel, EventInfo, OutboundInfo } from '../model.js'
+import { exampleFor } from '../schema.js'
+import type { SendResult, Store } from '../store.js'
+import { SchemaTable } from './schema-table.js'
+
+interface Props {
+  ev: EventInfo
+  model: ApiModel
+  store: Store
+  /** Distinguishes the same event shown under several tags. */
+  group: string
+}
+
+const domId = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, '_')
+
+function Outbound ({ kind, out, model, ev }: { kind: 'reply' | 'emits' | 'broadcasts', out: OutboundInfo, model: ApiModel, ev: EventInfo }) {
+  return (
+    <div class='outbound' data-testid={`${kind}-${ev.name}-${out.event}`}>
+      <div class='outbound-head'>
+        <span class='badge out'>{kind === 'reply' ? 'REPLY' : kind === 'emits' ? 'EMIT' : 'BROADCAST'}</span>
+        <code class='event-name'>{out.event}</code>
+        {out.room !== undefined && <span class='room'>to room <code>{out.room}</code></span>}
+      </div>
+      {out.description !== undefined && <p class='description'>{out.description}</p>}
+      <SchemaTable schema={out.schema} resolve={model.resolve} testid={`schema-${ev.name}-${kind}-${out.event}`} />
+    </div>
+  )
+}
+
+function ResultView ({ result, ev }: { result: SendResult, ev: EventInfo }) {
+  return (
+    <li class={`result ${result.status}`} data-testid={`result-${ev.name}`} data-request-id={result.id} data-status={result.status}>
+      <div class='result-head'>
+        <span class='muted'>{new Date(result.sentAt).toLocaleTimeString()}</span>
+        <span>via {result.connLabel || '–'}</span>
+        <code class='muted'>id {result.id}</code>
+        {result.status === 'sent' && <span class='muted'>{ev.reply === undefined ? 'sent (no reply declared)' : 'waiting for the reply…'}</span>}
+      </div>
+      {result.note !== undefined && <p class='error-text' data-testid={`error-${ev.name}`}>{result.note}</p>}
+      {result.answers.map((a, i) => (
+        <div key={i} class={a.error ? 'answer error' : 'answer'} data-testid={a.error ? `error-${ev.name}` : `reply-${ev.name}`}>
+          <div class='answer-head'>
+            <span class={a.error ? 'badge err' : 'badge ok'}>{a.error ? 'ERROR' : 'REPLY'}</span>
+            <code>{a.event}</code>
+            {a.error && <code class='error-code'>{(a.payload as any)?.code}</code>}
+            <span class='muted'>{a.ts - result.sentAt} ms</span>
+          </div>
+          <pre class='json'>{JSON.stringify(a.payload, null, 2)}</pre>
+        </div>
+      ))}
+    </li>
+  )
+}
+
+function TryItOut ({ ev, model, store }: { ev: EventInfo, model: ApiModel, store: Store }) {
+  const example = () => JSON.stringify(exampleFor(ev.payload, model.resolve), null, 2)
+  const [text, setText] = useState(example)
+  const [jsonError, setJsonError] = useState<string | undefined>(undefined)
+  const results = store.results.get(ev.name) ?? []
+  const active = store.active
+  const connected = active?.state === 'open'
+
+  const send = (e: Event) => {
+    e.preventDefault()
+    let payload: unknown
+    try {
+      payload = text.trim() === '' ? {} : JSON.parse(text)
+    } catch (err) {
+      setJsonError(`Invalid JSON: ${(err as Error).message}`)
+      return
+    }
+    setJsonError(undefined)
+    store.send(ev.name, payload)
+  }
+
+  const editorId = `editor-${domId(ev.name)}`
+  return (
+    <form class='tryit' onSubmit={send} data-testid={`tryit-panel-${ev.name}`}>
+      <label for={editorId}>Payload (JSON)</label>
+      <textarea
+        id={editorId}
+        data-testid={`editor-${ev.name}`}
+        spellcheck={false}
+        rows={Math.min(16, Math.max(4, text.split('\n').length + 1))}
+        value={text}
+        onInput={(e) => setText((e.target as HTMLTextAreaElement).value)}
+        onKeyDown={(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) send(e) }}
+      />
+      {jsonError !== undefined && <p class='error-text' role='alert' data-testid={`editor-error-${ev.name}`}>{jsonError}</p>}
+      <div class='actions'>
+        <button type='submit' class='primary' data-testid={`send-${ev.name}`}>Send</button>
+        <button type='button' onClick={() => { setText(example()); setJsonError(undefined) }} data-testid={`reset-${ev.name}`}>Reset example</button>
+        {results.length > 0 && <button type='button' onClick={() => store.clearResults(ev.name)} data-testid={`clear-${ev.name}`}>Clear responses</button>}
+        <span class='muted'>
+          {connected ? `via ${active?.label}` : 'not connected'} · Ctrl+Enter sends
+        </span>
+      </div>
+      {results.length > 0 && (
+        <div class='responses'>
+          <h4>Responses</h4>
+          <ul aria-live='polite' data-testid={`responses-${ev.name}`}>
+            {results.map((r) => <ResultView key={r.id} result={r} ev={ev} />)}
+          </ul>
+        </div>
+      )}
+    </form>
+  )
+}
+
+/** One event: a header that expands to its schemas, its outbound events and "Try it out". */
+export function EventCard ({ ev, model, store, group }: Props) {
+  const [open, setOpen] = useState(false)
+  const [trying, setTrying] = useState(false)
+  const bodyId = `body-${domId(group)}-${domId(ev.name)}`
+  const canSend = ev.direction === 'in'
+  return (
+    <section class={`card ${ev.direction} ${ev.deprecated ? 'deprecated' : ''} ${open ? 'open' : ''}`} data-testid={`event-${ev.name}`}>
+      <h3 class='card-title'>
+        <button
+          type='button'
+          class='card-head'
+          aria-expanded={open}
+          aria-controls={bodyId}
+          onClick={() => setOpen(!open)}
+          data-testid={`event-toggle-${ev.name}`}
+        >
+          <span class={`badge dir ${ev.direction}`} title={ev.direction === 'in' ? 'client → server' : 'server → client'}>
+            {ev.direction === 'in' ? 'SEND' : 'RECEIVE'}
+          </span>
+          <code class='event-name'>{ev.name}</code>
+          {ev.deprecated && <span class='badge deprecated' data-testid={`deprecated-${ev.name}`}>DEPRECATED</span>}
+          <span class='summary'>{ev.summary}</span>
+          <span class='flags'>
+            {ev.reply !== undefined && <span class='chip' title={`replies with ${ev.reply.event}`}>reply</span>}
+            {ev.ordered && <span class='chip'>ordered</span>}
+            {ev.rateLimit !== undefined && <span class='chip'>{ev.rateLimit.rate}/s</span>}
+          </span>
+          <span class='chevron' aria-hidden='true'>{open ? '▾' : '▸'}</span>
+        </button>
+      </h3>
+      {open && (
+        <div class='card-body' id={bodyId} data-testid={`event-body-${ev.name}`}>
+          {ev.description !== undefined && ev.description !== ev.summary && <p class='description'>{ev.description}</p>}
+          <dl class='meta'>
+            {ev.tags.length > 0 && <><dt>Tags</dt><dd>{ev.tags.map((t) => <span key={t} class='chip'>{t}</span>)}</dd></>}
+            {ev.ordered && <><dt>Ordering</dt><dd>processed one at a time per connection, in arrival order</dd></>}
+            {ev.rateLimit !== undefined && <><dt>Rate limit</dt><dd>{ev.rateLimit.rate} events/s, burst {ev.rateLimit.capacity}</dd></>}
+            {ev.deps.length > 0 && <><dt>Dependencies</dt><dd>{ev.deps.map((d) => <code key={d} class='chip'>{d}</code>)}</dd></>}
+          </dl>
+          <h4>Payload</h4>
+          <SchemaTable schema={ev.payload} resolve={model.resolve} testid={`schema-${ev.name}`} />
+          {ev.reply !== undefined && (
+            <>
+              <h4>Reply</h4>
+              <Outbound kind='reply' out={ev.reply} model={model} ev={ev} />
+            </>
+          )}
+          {ev.emits.length > 0 && (
+            <>
+              <h4>Emits</h4>
+              {ev.emits.map((o) => <Outbound key={o.event} kind='emits' out={o} model={model} ev={ev} />)}
+            </>
+          )}
+          {ev.broadcasts.length > 0 && (
+            <>
+              <h4>Broadcasts</h4>
+              {ev.broadcasts.map((o) => <Outbound key={`${o.event}@${o.room ?? ''}`} kind='broadcasts' out={o} model={model} ev={ev} />)}
+            </>
+          )}
+          {canSend && (
+            <div class='tryit-wrap'>
+              <div class='tryit-bar'>
+                <h4>Try it out</h4>
+                <button type='button' aria-expanded={trying} onClick={() => setTrying(!trying)} data-testid={`tryit-${ev.name}`}>
+                  {trying ? 'Cancel' : 'Try it out'}
+                </button>
+              </div>
+              {trying && <TryItOut ev={ev} model={model} store={store} />}
+            </div>
+          )}
+        </div>
+      )}
+    </section>
+  )
+}

@@ -1,0 +1,24 @@
+import type { Store } from '../store.js'
+import { stateLabel } from './connections.js'
+
+/** State and connection id of the selected connection. */
+export function StatusBar ({ store }: { store: Store }) {
+  const conn = store.active
+  const state = conn?.state ?? 'disconnected'
+  const live = state === 'open' || state === 'connecting'
+  return (
+    <div class='status-bar' role='status' aria-live='polite' data-testid='status-bar' data-state={state}>
+      <span class={`dot ${state}`} aria-hidden='true' />
+      <strong data-testid='status-state'>{stateLabel(conn)}</strong>
+      <span class='muted'>{conn?.label}</span>
+      {conn?.connectionId !== undefined && state === 'open' && (
+        <span>connection id <code data-testid='status-connection-id'>{conn.connectionId}</code></span>
+      )}
+      {conn?.closeInfo !== undefined && state === 'disconnected' && <span class='muted'>last close {conn.closeInfo}</span>}
+      <span class='spacer' />
+      {conn !== undefined && (live
+        ? <button type='button' onClick={() => store.disconnect(conn.key)} data-testid='status-disconnect'>Disconnect</button>
+        : <button type='button' class='primary' onClick={() => store.connect(conn.key)} data-testid='status-connect'>Connect</button>)}
+    </div>
+  )
+}
