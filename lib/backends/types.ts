@@ -19,11 +19,18 @@ export interface BackendContext {
   deliverAll (frame: string): number
   /** Deliver a frame to one local connection; false when it is not on this node. */
   deliverConnection (connectionId: string, frame: string): boolean
+  /**
+   * This node's connection ids, read from the plugin's local index (the source of
+   * truth). A distributed adapter re-registers them after the shared store came back.
+   */
+  localConnections (): Iterable<string>
+  /** This node's room memberships: each non-empty local room with its local connection ids. */
+  localMemberships (): Iterable<[room: string, connectionIds: Iterable<string>]>
 }
 
 /** Counters an adapter reports; merged into `stats()` under `backend`. */
 export interface BackendStats {
-  /** Errors talking to the shared store (e.g. Redis down), since start. */
+  /** Errors talking to the shared store (e.g. Redis down), since the adapter was created. */
   errors: number
   /** Messages published to other nodes. */
   published: number
@@ -39,13 +46,19 @@ export interface BackendStats {
  * (so local delivery never depends on the backend); `publish*` only needs to
  * reach the *other* nodes, which then call their own context's `deliver*`.
  *
- * Every method must resolve even when the shared store is unreachable (log,
- * count the error in `stats()`, and return a best-effort local answer): the
- * plugin never lets a backend failure crash the process or fail a handler.
+ * Every method should resolve even when the shared store is unreachable (log,
+ * rate-limited, count the error in `stats()`, and answer with what it knows,
+ * possibly nothing): the plugin merges the answers of `members`, `exists` and
+ * `rooms` with its own local index, and also catches and logs a rejection, so
+ * a backend failure never crashes the process or fails a handler.
  */
 export interface BackendAdapter {
   readonly name: string
-  /** Called once per namespace at `ready`, before any connection. */
+  /**
+   * Called once per namespace at `ready`, before any connection. One adapter
+   * instance is one node: it may serve several namespaces, but each namespace
+   * only once (a second `start` for a running namespace rejects).
+   */
   start (ctx: BackendContext): Promise<void>
   /** Called at `fastify.close()` after every connection is gone: remove this node's presence and stop. */
   stop (namespace: string): Promise<void>

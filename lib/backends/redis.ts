@@ -1,0 +1,573 @@
+import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis'
+import type { FastifyBaseLogger } from 'fastify'
+import type { BackendAdapter, BackendContext, BackendStats } from './types.js'
+import { FST_SOCKETSPEC_INVALID_OPTION } from '../errors.js'
+
+/** Options of `redisBackend()`. */
+export interface RedisBackendOptions {
+  /** Redis URL. Default `'redis://127.0.0.1:6379'`. Ignored when `client` is given. */
+  url?: string
+  /**
+   * An ioredis client used as a template: the adapter opens its own two
+   * connections with `client.duplicate(...)` (commands and pub/sub, with the
+   * adapter's safety settings) and never sends on nor closes this one.
+   */
+  client?: Redis
+  /** Prefix of every key and channel. Default `'socketspec:'`. */
+  keyPrefix?: string
+  /** Milliseconds a Redis command may take before it fails. Default 2000. */
+  commandTimeout?: number
+  /** Upper bound of the delay between two reconnection attempts, in milliseconds. Default 500. */
+  reconnectMaxDelay?: number
+  /** Milliseconds `start` waits for Redis before running degraded (local only) until Redis answers. Default 3000. */
+  connectTimeout?: number
+  /** Minimum milliseconds between two error log lines; every error is counted in `stats()` anyway. Default 5000. */
+  errorLogInterval?: number
+  /** Extra ioredis options applied last (overriding `enableOfflineQueue` removes the memory bound: don't). */
+  redisOptions?: RedisOptions
+}
+
+/** The adapter's Lua scripts, registered with `defineCommand` (EVALSHA, reloaded after a Redis restart). */
+interface ScriptClient extends Redis {
+  socketspecLeave (roomKey: string, roomsKey: string, nodeRoomsKey: string, connectionId: string, room: string, entry: string): Promise<number>
+  socketspecPurge (base: string, nodeId: string): Promise<number>
+  socketspecSweep (base: string, selfNodeId: string): Promise<string[]>
+}
+interface ScriptPipeline extends ChainableCommander {
+  socketspecPurge (base: string, nodeId: string): ScriptPipeline
+}
+
+/** State of one namespace served by this node. */
+interface Space {
+  ctx: BackendContext
+  /** `${keyPrefix}${namespace}:` */
+  base: string
+  channel: string
+  nodeId: string
+  roomsKey: string
+  nodesKey: string
+  aliveKey: string
+  nodeConnsKey: string
+  nodeRoomsKey: string
+  ttlMs: number
+  timer: NodeJS.Timeout | null
+  /** This node's registration in Redis may be stale: rewrite it from the local index at the next tick. */
+  dirty: boolean
+  ticking: boolean
+}
+
+// Removes everything node ARGV[2] registered under base ARGV[1]: memberships
+// (dropping rooms left empty from the index), presence and liveness.
+const PURGE_FN = `
+local function purge(base, node)
+  local nodeRooms = base .. 'node:' .. node .. ':rooms'
+  local entries = redis.call('SMEMBERS', nodeRooms)
+  for _, entry in ipairs(entries) do
+    local sep = string.find(entry, '\\n', 1, true)
+    if sep then
+      local conn = string.sub(entry, 1, sep - 1)
+      local room = string.sub(entry, sep + 1)
+      local roomKey = base .. 'room:' .. room
+      redis.call('SREM', roomKey, conn)
+      if redis.call('SCARD', roomKey) == 0 then
+        redis.call('SREM', base .. 'rooms', room)
+      end
+    end
+  end
+  redis.call('DEL', nodeRooms, base .. 'node:' .. node .. ':conns', base .. 'node:' .. node .. ':alive')
+  redis.call('SREM', base .. 'nodes', node)
+  return #entries
+end
+`
+const PURGE = PURGE_FN + 'return purge(ARGV[1], ARGV[2])'
+// Purges every node of the namespace whose liveness key expired; returns their ids.
+const SWEEP = PURGE_FN + `
+local purged = {}
+for _, node in ipairs(redis.call('SMEMBERS', ARGV[1] .. 'nodes')) do
+  if node ~= ARGV[2] and redis.call('EXISTS', ARGV[1] .. 'node:' .. node .. ':alive') == 0 then
+    purge(ARGV[1], node)
+    purged[#purged + 1] = node
+  end
+end
+return purged
+`
+// KEYS: room set, rooms index, node memberships; ARGV: connection id, room, membership entry.
+const LEAVE = `
+redis.call('SREM', KEYS[1], ARGV[1])
+if redis.call('SCARD', KEYS[1]) == 0 then
+  redis.call('SREM', KEYS[2], ARGV[2])
+end
+return redis.call('SREM', KEYS[3], ARGV[3])
+`
+
+const KIND_ROOM = 114 // 'r'
+const KIND_ALL = 97 // 'a'
+const KIND_CONNECTION = 99 // 'c'
+
+/**
+ * Redis backend for several nodes (ioredis). One publish per broadcast on a
+ * per-namespace channel, every node delivers to its own members; Redis sets
+ * for room membership and presence; a per-node liveness key so that the
+ * members of a dead node are purged within 2 × heartbeatInterval. While Redis
+ * is unreachable, local delivery goes on, commands fail fast (no offline
+ * queue, so memory stays bounded), errors are counted and logged at most once
+ * per `errorLogInterval`, and when Redis is back the adapter resubscribes and
+ * re-registers this node from the plugin's local index.
+ *
+ * @example
+ * await app.register(socketspec, { backend: redisBackend({ url: process.env.REDIS_URL }) })
+ */
+export function redisBackend (options: RedisBackendOptions = {}): BackendAdapter {
+  return new RedisBackend(options)
+}
+
+class RedisBackend implements BackendAdapter {
+  readonly name = 'redis'
+  readonly #options: Required<Omit<RedisBackendOptions, 'client' | 'redisOptions'>> & Pick<RedisBackendOptions, 'client' | 'redisOptions'>
+  #cmd: ScriptClient | null = null
+  #sub: Redis | null = null
+  readonly #spaces = new Map<string, Space>()
+  readonly #byChannel = new Map<string, Space>()
+  #log: FastifyBaseLogger | null = null
+  #everReady = false
+  #lost = false
+  #lastLog = 0
+  #suppressed = 0
+  readonly #stats = { errors: 0, published: 0, received: 0, resyncs: 0, purgedNodes: 0 }
+
+  constructor (options: RedisBackendOptions) {
+    const opts = {
+      url: 'redis://127.0.0.1:6379',
+      keyPrefix: 'socketspec:',
+      commandTimeout: 2000,
+      reconnectMaxDelay: 500,
+      connectTimeout: 3000,
+      errorLogInterval: 5000,
+      ...options
+    }
+    if (typeof opts.keyPrefix !== 'string') throw new FST_SOCKETSPEC_INVALID_OPTION('backend', 'redisBackend keyPrefix must be a string')
+    if (typeof opts.url !== 'string') throw new FST_SOCKETSPEC_INVALID_OPTION('backend', 'redisBackend url must be a string')
+    if (opts.client !== undefined && typeof opts.client?.duplicate !== 'function') {
+      throw new FST_SOCKETSPEC_INVALID_OPTION('backend', 'redisBackend client must be an ioredis client')
+    }
+    for (const key of ['commandTimeout', 'reconnectMaxDelay', 'connectTimeout', 'errorLogInterval'] as const) {
+      if (typeof opts[key] !== 'number' || !(opts[key] >= 0)) throw new FST_SOCKETSPEC_INVALID_OPTION('backend', `redisBackend ${key} must be a non-negative number`)
+    }
+    this.#options = opts
+  }
+
+  async start (ctx: BackendContext): Promise<void> {
+    if (this.#spaces.has(ctx.namespace)) {
+      throw new FST_SOCKETSPEC_INVALID_OPTION('backend', `this redisBackend instance already serves namespace '${ctx.namespace}'; create one adapter per plugin registration of a namespace`)
+    }
+    if (!(ctx.heartbeatInterval > 0)) {
+      throw new FST_SOCKETSPEC_INVALID_OPTION('backend', 'redisBackend needs a positive session.heartbeatInterval (it paces the node liveness key)')
+    }
+    this.#log ??= ctx.log
+    const base = `${this.#options.keyPrefix}${ctx.namespace}:`
+    const nodeBase = `${base}node:${ctx.nodeId}:`
+    const hbMs = ctx.heartbeatInterval * 1000
+    const space: Space = {
+      ctx,
+      base,
+      channel: `${base}bus`,
+      nodeId: ctx.nodeId,
+      roomsKey: `${base}rooms`,
+      nodesKey: `${base}nodes`,
+      aliveKey: `${nodeBase}alive`,
+      nodeConnsKey: `${nodeBase}conns`,
+      nodeRoomsKey: `${nodeBase}rooms`,
+      // Refresh and sweep every hb/4 with a TTL of 1.25 hb: a node that died right
+      // after a refresh is expired 1.25 hb later and swept at most hb/4 after that.
+      ttlMs: Math.ceil(hbMs * 1.25),
+      timer: null,
+      dirty: true,
+      ticking: false
+    }
+    this.#spaces.set(ctx.namespace, space)
+    this.#byChannel.set(space.channel, space)
+    const [cmd, sub] = this.#connect()
+
+    const ready = await Promise.all([waitReady(cmd, this.#options.connectTimeout), waitReady(sub, this.#options.connectTimeout)])
+    if (ready[1]) await withTimeout(this.#subscribe(sub, [space.channel]), this.#options.connectTimeout)
+    if (ready[0]) await this.tick(space)
+    if (!ready[0] || !ready[1]) {
+      ctx.log.error({ namespace: ctx.namespace }, 'redis backend: Redis is not reachable; running on local delivery until it is')
+    }
+    space.timer = setInterval(tickSpace, Math.max(25, Math.floor(hbMs / 4)), this, space)
+    space.timer.unref()
+  }
+
+  async stop (namespace: string): Promise<void> {
+    const space = this.#spaces.get(namespace)
+    if (space === undefined) return
+    if (space.timer !== null) clearInterval(space.timer)
+    this.#spaces.delete(namespace)
+    this.#byChannel.delete(space.channel)
+    const cmd = this.#cmd
+    const sub = this.#sub
+    if (cmd !== null && cmd.status === 'ready') {
+      try {
+        await cmd.socketspecPurge(space.base, space.nodeId)
+      } catch (err) {
+        this.#fail('stop', err)
+      }
+    }
+    if (this.#spaces.size > 0) {
+      if (sub !== null && sub.status === 'ready') await sub.unsubscribe(space.channel).catch((err: unknown) => this.#fail('unsubscribe', err))
+      return
+    }
+    this.#cmd = null
+    this.#sub = null
+    this.#everReady = false
+    sub?.disconnect()
+    if (cmd !== null) {
+      if (cmd.status === 'ready') {
+        await withTimeout(cmd.quit().catch(() => {}), this.#options.commandTimeout)
+      }
+      cmd.disconnect()
+    }
+  }
+
+  async addConnection (namespace: string, connectionId: string): Promise<void> {
+    const space = this.#space(namespace, 'addConnection')
+    if (space === null) return
+    try {
+      await this.#cmd!.sadd(space.nodeConnsKey, connectionId)
+    } catch (err) {
+      space.dirty = true
+      this.#fail('addConnection', err)
+    }
+  }
+
+  async removeConnection (namespace: string, connectionId: string): Promise<void> {
+    const space = this.#space(namespace, 'removeConnection')
+    if (space === null) return
+    try {
+      await this.#cmd!.srem(space.nodeConnsKey, connectionId)
+    } catch (err) {
+      space.dirty = true
+      this.#fail('removeConnection', err)
+    }
+  }
+
+  async join (namespace: string, room: string, connectionId: string): Promise<void> {
+    const space = this.#space(namespace, 'join')
+    if (space === null) return
+    try {
+      await execChecked(this.#cmd!.multi()
+        .sadd(space.base + 'room:' + room, connectionId)
+        .sadd(space.roomsKey, room)
+        .sadd(space.nodeRoomsKey, connectionId + '\n' + room))
+    } catch (err) {
+      space.dirty = true
+      this.#fail('join', err)
+    }
+  }
+
+  async leave (namespace: string, room: string, connectionId: string): Promise<void> {
+    const space = this.#space(namespace, 'leave')
+    if (space === null) return
+    try {
+      await this.#cmd!.socketspecLeave(space.base + 'room:' + room, space.roomsKey, space.nodeRoomsKey, connectionId, room, connectionId + '\n' + room)
+    } catch (err) {
+      space.dirty = true
+      this.#fail('leave', err)
+    }
+  }
+
+  async members (namespace: string, room: string): Promise<string[]> {
+    const space = this.#space(namespace, 'members')
+    if (space === null) return []
+    try {
+      return await this.#cmd!.smembers(space.base + 'room:' + room)
+    } catch (err) {
+      this.#fail('members', err)
+      return []
+    }
+  }
+
+  async exists (namespace: string, room: string): Promise<boolean> {
+    const space = this.#space(namespace, 'exists')
+    if (space === null) return false
+    try {
+      return await this.#cmd!.exists(space.base + 'room:' + room) === 1
+    } catch (err) {
+      this.#fail('exists', err)
+      return false
+    }
+  }
+
+  async rooms (namespace: string): Promise<string[]> {
+    const space = this.#space(namespace, 'rooms')
+    if (space === null) return []
+    try {
+      return await this.#cmd!.smembers(space.roomsKey)
+    } catch (err) {
+      this.#fail('rooms', err)
+      return []
+    }
+  }
+
+  async connections (namespace: string): Promise<string[]> {
+    const space = this.#space(namespace, 'connections')
+    if (space === null) return []
+    try {
+      const nodes = await this.#cmd!.smembers(space.nodesKey)
+      if (nodes.length === 0) return []
+      return await this.#cmd!.sunion(...nodes.map((node) => `${space.base}node:${node}:conns`))
+    } catch (err) {
+      this.#fail('connections', err)
+      return []
+    }
+  }
+
+  publishRoom (namespace: string, room: string, frame: string, except?: readonly string[]): Promise<void> {
+    const space = this.#space(namespace, 'publish')
+    if (space === null) return Promise.resolve()
+    const exceptCsv = except === undefined || except.length === 0 ? '' : except.join(',')
+    return this.#publish(space, 'r' + space.nodeId + '\n' + room.length + '\n' + room + exceptCsv + '\n' + frame)
+  }
+
+  publishAll (namespace: string, frame: string): Promise<void> {
+    const space = this.#space(namespace, 'publish')
+    if (space === null) return Promise.resolve()
+    return this.#publish(space, 'a' + space.nodeId + '\n' + frame)
+  }
+
+  publishConnection (namespace: string, connectionId: string, frame: string): Promise<void> {
+    const space = this.#space(namespace, 'publish')
+    if (space === null) return Promise.resolve()
+    return this.#publish(space, 'c' + space.nodeId + '\n' + connectionId + '\n' + frame)
+  }
+
+  stats (): BackendStats {
+    return { ...this.#stats, connected: this.#cmd?.status === 'ready' && this.#sub?.status === 'ready' ? 1 : 0 }
+  }
+
+  /** One heartbeat of a namespace: refresh liveness, re-register if needed, purge dead nodes. */
+  async tick (space: Space): Promise<void> {
+    const cmd = this.#cmd
+    if (space.ticking || cmd === null || cmd.status !== 'ready' || !this.#spaces.has(space.ctx.namespace)) return
+    space.ticking = true
+    try {
+      if (space.dirty) {
+        await this.#resync(space)
+      } else {
+        const results = await execChecked(cmd.multi()
+          .set(space.aliveKey, '1', 'PX', space.ttlMs)
+          .sadd(space.nodesKey, space.nodeId))
+        if (results[1] === 1) {
+          // Another node swept us (our liveness key expired: Redis restarted or this process stalled).
+          space.ctx.log.warn({ namespace: space.ctx.namespace }, 'redis backend: this node had been purged; re-registering it')
+          await this.#resync(space)
+        }
+      }
+      const purged = await cmd.socketspecSweep(space.base, space.nodeId)
+      if (purged.length > 0) {
+        this.#stats.purgedNodes += purged.length
+        space.ctx.log.info({ namespace: space.ctx.namespace, nodes: purged }, 'redis backend: purged the members of dead nodes')
+      }
+    } catch (err) {
+      this.#fail('heartbeat', err)
+    } finally {
+      space.ticking = false
+    }
+  }
+
+  /** Rewrite this node's presence and memberships from the local index, atomically. */
+  async #resync (space: Space): Promise<void> {
+    space.dirty = false
+    const multi = this.#cmd!.multi() as ScriptPipeline
+    multi.socketspecPurge(space.base, space.nodeId)
+      .set(space.aliveKey, '1', 'PX', space.ttlMs)
+      .sadd(space.nodesKey, space.nodeId)
+    const conns = [...space.ctx.localConnections()]
+    if (conns.length > 0) multi.sadd(space.nodeConnsKey, ...conns)
+    for (const [room, ids] of space.ctx.localMemberships()) {
+      const list = [...ids]
+      if (list.length === 0) continue
+      multi.sadd(space.base + 'room:' + room, ...list)
+        .sadd(space.roomsKey, room)
+        .sadd(space.nodeRoomsKey, ...list.map((id) => id + '\n' + room))
+    }
+    try {
+      await execChecked(multi)
+      this.#stats.resyncs++
+    } catch (err) {
+      space.dirty = true
+      throw err
+    }
+  }
+
+  async #publish (space: Space, message: string): Promise<void> {
+    try {
+      await this.#cmd!.publish(space.channel, message)
+      this.#stats.published++
+    } catch (err) {
+      this.#fail('publish', err)
+    }
+  }
+
+  /** The namespace's state when Redis is usable now; otherwise counts the failure and returns null. */
+  #space (namespace: string, op: string): Space | null {
+    const space = this.#spaces.get(namespace)
+    if (space === undefined) return null
+    if (this.#cmd === null || this.#cmd.status !== 'ready') {
+      // Failing fast instead of queueing keeps memory bounded during an outage.
+      if (op !== 'members' && op !== 'exists' && op !== 'rooms' && op !== 'connections' && op !== 'publish') space.dirty = true
+      this.#fail(op, null)
+      return null
+    }
+    return space
+  }
+
+  #onMessage (channel: string, message: string): void {
+    const space = this.#byChannel.get(channel)
+    if (space === undefined) return
+    try {
+      const nl = message.indexOf('\n', 1)
+      if (nl === -1) return
+      if (nl === space.nodeId.length + 1 && message.startsWith(space.nodeId, 1)) return
+      this.#stats.received++
+      const kind = message.charCodeAt(0)
+      if (kind === KIND_ROOM) {
+        const nl2 = message.indexOf('\n', nl + 1)
+        const roomEnd = nl2 + 1 + Number(message.slice(nl + 1, nl2))
+        const nl3 = message.indexOf('\n', roomEnd)
+        const exceptCsv = message.slice(roomEnd, nl3)
+        space.ctx.deliverRoom(message.slice(nl2 + 1, roomEnd), message.slice(nl3 + 1), exceptCsv === '' ? undefined : exceptCsv.split(','))
+      } else if (kind === KIND_ALL) {
+        space.ctx.deliverAll(message.slice(nl + 1))
+      } else if (kind === KIND_CONNECTION) {
+        const nl2 = message.indexOf('\n', nl + 1)
+        space.ctx.deliverConnection(message.slice(nl + 1, nl2), message.slice(nl2 + 1))
+      }
+    } catch (err) {
+      // A throw here would surface inside ioredis' socket handler and crash the process.
+      this.#fail('deliver', err)
+    }
+  }
+
+  #connect (): [ScriptClient, Redis] {
+    if (this.#cmd !== null && this.#sub !== null) return [this.#cmd, this.#sub]
+    const opts = this.#options
+    const base: RedisOptions = {
+      keyPrefix: '',
+      lazyConnect: false,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: opts.commandTimeout,
+      connectTimeout: Math.max(1000, opts.commandTimeout),
+      retryStrategy: (times: number) => Math.min(times * 50, opts.reconnectMaxDelay),
+      ...opts.redisOptions
+    }
+    const cmd = (opts.client !== undefined ? opts.client.duplicate(base) : new Redis(opts.url, base)) as ScriptClient
+    // The subscriber resubscribes itself on 'ready' (below), with its errors handled.
+    const sub = cmd.duplicate({ autoResubscribe: false, commandTimeout: undefined })
+    cmd.defineCommand('socketspecLeave', { numberOfKeys: 3, lua: LEAVE })
+    cmd.defineCommand('socketspecPurge', { numberOfKeys: 0, lua: PURGE })
+    cmd.defineCommand('socketspecSweep', { numberOfKeys: 0, lua: SWEEP })
+
+    cmd.on('error', (err: unknown) => this.#fail('connection', err))
+    sub.on('error', (err: unknown) => this.#fail('connection', err))
+    cmd.on('close', () => {
+      if (this.#everReady && !this.#lost && this.#cmd === cmd) {
+        this.#lost = true
+        this.#log?.warn('redis backend: connection to Redis lost; delivering locally only until it is back')
+      }
+    })
+    cmd.on('ready', () => {
+      if (this.#cmd !== cmd) return
+      if (this.#lost) {
+        this.#lost = false
+        this.#log?.info('redis backend: connection to Redis restored; re-registering this node')
+      }
+      if (this.#everReady) {
+        for (const space of this.#spaces.values()) {
+          space.dirty = true
+          void this.tick(space)
+        }
+      }
+      this.#everReady = true
+    })
+    sub.on('ready', () => {
+      if (this.#sub !== sub || this.#byChannel.size === 0) return
+      this.#subscribe(sub, [...this.#byChannel.keys()]).catch(() => {})
+    })
+    sub.on('message', (channel: string, message: string) => this.#onMessage(channel, message))
+    this.#cmd = cmd
+    this.#sub = sub
+    return [cmd, sub]
+  }
+
+  async #subscribe (sub: Redis, channels: string[]): Promise<void> {
+    try {
+      await sub.subscribe(...channels)
+    } catch (err) {
+      this.#fail('subscribe', err)
+    }
+  }
+
+  /** Count an error and log it, at most once per `errorLogInterval`. */
+  #fail (op: string, err: unknown): void {
+    this.#stats.errors++
+    const now = Date.now()
+    if (now - this.#lastLog < this.#options.errorLogInterval) {
+      this.#suppressed++
+      return
+    }
+    const suppressed = this.#suppressed
+    this.#lastLog = now
+    this.#suppressed = 0
+    const log = this.#log
+    if (log === null) return
+    if (err === null) {
+      log.warn({ op, suppressed }, 'redis backend: Redis unavailable, operation skipped')
+    } else {
+      log.warn({ err, op, suppressed }, 'redis backend: Redis operation failed')
+    }
+  }
+}
+
+function tickSpace (backend: RedisBackend, space: Space): void {
+  void backend.tick(space)
+}
+
+/** exec() a MULTI/pipeline and throw the first per-command error. */
+async function execChecked (pipeline: ChainableCommander): Promise<unknown[]> {
+  const results = await pipeline.exec()
+  if (results === null) throw new Error('redis transaction aborted')
+  const out = new Array<unknown>(results.length)
+  for (let i = 0; i < results.length; i++) {
+    const [err, value] = results[i]
+    if (err !== null) throw err
+    out[i] = value
+  }
+  return out
+}
+
+/** Resolves true once the client is ready, false after `ms`. */
+function waitReady (client: Redis, ms: number): Promise<boolean> {
+  if (client.status === 'ready') return Promise.resolve(true)
+  return new Promise((resolve) => {
+    const done = (ok: boolean): void => {
+      clearTimeout(timer)
+      client.off('ready', onReady)
+      resolve(ok)
+    }
+    const onReady = (): void => done(true)
+    const timer = setTimeout(done, ms, false)
+    client.on('ready', onReady)
+  })
+}
+
+/** Waits for `promise` at most `ms` (it must not reject). */
+function withTimeout (promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    promise.then(() => {}),
+    new Promise<void>((resolve) => { timer = setTimeout(resolve, ms) })
+  ]).finally(() => clearTimeout(timer))
+}
