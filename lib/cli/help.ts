@@ -1,0 +1,56 @@
+/** Help texts, one per command; printed on stdout by `--help`. */
+export const HELP = {
+  main: `Usage: socketspec <command> [options]
+
+Schema-first WebSocket event APIs for Fastify.
+
+Commands:
+  init <dir>          Scaffold a new Fastify + socketspec app in <dir>
+  asyncapi <module>   Print or write the AsyncAPI 3.0 document of an app module
+  help [command]      Show help for a command
+
+Options:
+  -h, --help          Show this help
+  -v, --version       Print the socketspec version
+`,
+  init: `Usage: socketspec init <dir> [options]
+
+Scaffold a new app in the fastify-cli layout: app.ts, plugins/socketspec.ts,
+events/ (an echo and a chat room example), test/ (tap + TestClient),
+package.json (npm start = fastify start, npm test = tap), tsconfig.json, README.
+
+Options:
+  --name <pkg-name>   npm package name (default: derived from <dir>)
+  --auth <jwt|none>   Protect the socket with JWT (HS256, JWT_SECRET) (default: none)
+  --redis             Use the Redis backend when REDIS_URL is set
+  --force             Write into a non-empty directory, overwriting scaffold files
+  -h, --help          Show this help
+
+Example:
+  npx socketspec init my-app --auth jwt
+`,
+  asyncapi: `Usage: socketspec asyncapi <module> [options]
+
+Load an app module without listening, and print its AsyncAPI 3.0 document.
+
+<module> is resolved from the current directory. Its default export is either
+a Fastify plugin, (fastify, opts) => ..., registered on a fresh Fastify
+instance (with the module's exported \`options\` as server options), or an app
+factory, (opts?) => FastifyInstance | Promise<FastifyInstance>. A named export
+\`buildApp\` is used as a factory when there is no default export.
+TypeScript modules load when tsx is installed in the project (or run under it).
+
+The socketspec registration is found by its decorator name (default: socket),
+else by looking for any decorator with an asyncapi() function.
+
+Options:
+  --out <file>          Write the document to <file> instead of stdout
+  --decorator <name>    Decorator name given to socketspec (default: socket)
+  -h, --help            Show this help
+
+Example:
+  npm run build && npx socketspec asyncapi dist/app.js --out asyncapi.json
+`
+} as const
+
+export type HelpTopic = keyof typeof HELP
