@@ -207,6 +207,7 @@ export function jwtAuth (options: JwtAuthOptions): JwtAuthBackend {
       clockTolerance: tolerance * 1000
     })
   } catch (err) {
+    // fast-jwt re-reads the key with its own parser: report any disagreement as a configuration error.
     throw invalid(secret !== undefined ? 'secret' : 'publicKey', (err as Error).message)
   }
 

@@ -1,0 +1,96 @@
+import t from 'tap'
+import { createUrlRedactor, extractToken, MAX_TOKEN_LENGTH, queryValue, redactUrl, selectProtocol } from '../lib/auth/token.js'
+
+const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJl'
+
+t.test('extractToken: source order', async t => {
+  const all = { authorization: 'Bearer from-header', 'sec-websocket-protocol': 'socketspec, bearer.from-protocol' }
+  t.same(extractToken(all, { token: 'from-query' }), { token: 'from-header', source: 'header' })
+  t.same(extractToken({ 'sec-websocket-protocol': all['sec-websocket-protocol'] }, { token: 'from-query' }), { token: 'from-protocol', source: 'protocol' })
+  t.same(extractToken({}, { token: 'from-query' }), { token: 'from-query', source: 'query' })
+  t.same(extractToken({}, {}), { token: null, source: null })
+  t.same(extractToken({}), { token: null, source: null }, 'query may be absent')
+  t.same(extractToken({ authorization: `Bearer ${JWT}` }, {}), { token: JWT, source: 'header' }, 'a JWT keeps its dots')
+})
+
+t.test('extractToken: Authorization header', async t => {
+  const h = (authorization: string): string | null => extractToken({ authorization }, { token: 'q' }).token
+  t.equal(h('bearer abc'), 'abc', 'lowercase scheme')
+  t.equal(h('BEARER abc'), 'abc', 'uppercase scheme')
+  t.equal(h('Bearer   abc  '), 'abc', 'extra spaces')
+  t.equal(h('Bearer\tabc'), 'abc', 'tab separator')
+  t.equal(h('  Bearer abc'), 'abc', 'leading whitespace')
+  t.equal(h('Bearer '), 'q', 'empty bearer falls through')
+  t.equal(h('Bearer'), 'q', 'scheme only falls through')
+  t.equal(h('Bearerabc'), 'q', 'no separator is not a bearer token')
+  t.equal(h('Basic dXNlcjpwYXNz'), 'q', 'other schemes ignored')
+  t.equal(h(''), 'q')
+})
+
+t.test('extractToken: Sec-WebSocket-Protocol', async t => {
+  const p = (value: string | string[]): string | null => extractToken({ 'sec-websocket-protocol': value as string }, {}).token
+  t.equal(p('bearer.abc'), 'abc')
+  t.equal(p('socketspec,bearer.abc'), 'abc', 'no spaces')
+  t.equal(p(' socketspec ,  bearer.abc , chat '), 'abc', 'trimmed entries')
+  t.equal(p(`socketspec, bearer.${JWT}`), JWT, 'dots after the prefix are part of the token')
+  t.equal(p('bearer., bearer.second'), 'second', 'empty bearer entry skipped')
+  t.equal(p('bearer.first, bearer.second'), 'first', 'first bearer entry wins')
+  t.equal(p('socketspec, chat'), null, 'no bearer entry')
+  t.equal(p('Bearer.abc'), null, 'subprotocol names are case-sensitive')
+  t.equal(p(['socketspec', 'bearer.arr']), 'arr', 'repeated header as an array')
+  t.equal(p(''), null)
+})
+
+t.test('extractToken: query', async t => {
+  t.same(extractToken({}, { token: ['first', 'second'] }), { token: 'first', source: 'query' }, 'first value when repeated')
+  t.same(extractToken({}, { token: '' }), { token: null, source: null }, 'empty value')
+  t.same(extractToken({}, { token: [] }), { token: null, source: null }, 'empty array')
+  t.same(extractToken({}, { token: undefined }), { token: null, source: null })
+  t.same(extractToken({}, JSON.parse('{"__proto__": {"token": "polluted"}}')), { token: null, source: null }, 'only own keys')
+  t.same(extractToken({}, Object.create({ token: 'inherited' })), { token: null, source: null }, 'inherited keys ignored')
+  t.equal(queryValue(undefined, 'token'), undefined)
+  t.equal(queryValue({ a: 'x' }, 'a'), 'x')
+})
+
+t.test('extractToken: oversized values are refused, not truncated', async t => {
+  const max = 'a'.repeat(MAX_TOKEN_LENGTH)
+  const over = 'a'.repeat(MAX_TOKEN_LENGTH + 1)
+  t.equal(MAX_TOKEN_LENGTH, 16 * 1024)
+  t.same(extractToken({ authorization: `Bearer ${max}` }), { token: max, source: 'header' }, 'exactly 16 KiB is accepted')
+  t.same(extractToken({ authorization: `Bearer ${over}` }, { token: 'q' }), { token: null, source: null }, 'header')
+  t.same(extractToken({ 'sec-websocket-protocol': `socketspec, bearer.${over}` }, { token: 'q' }), { token: null, source: null }, 'subprotocol')
+  t.same(extractToken({}, { token: over }), { token: null, source: null }, 'query')
+})
+
+t.test('selectProtocol', async t => {
+  t.equal(selectProtocol(new Set(['socketspec', 'bearer.abc'])), 'socketspec')
+  t.equal(selectProtocol(new Set(['bearer.abc', 'socketspec'])), 'socketspec', 'order does not matter')
+  t.equal(selectProtocol(new Set(['chat', 'socketspec'])), 'socketspec')
+  t.equal(selectProtocol(new Set(['bearer.abc', 'chat', 'other'])), 'chat', 'first offered non-token entry')
+  t.equal(selectProtocol(new Set(['bearer.abc'])), false, 'a token is never echoed back')
+  t.equal(selectProtocol(new Set()), false)
+})
+
+t.test('redactUrl', async t => {
+  t.equal(redactUrl('/ws?token=abc'), '/ws?token=[REDACTED]')
+  t.equal(redactUrl(`/ws?room=1&token=${JWT}&x=2`), '/ws?room=1&token=[REDACTED]&x=2')
+  t.equal(redactUrl('/ws?api_key=k&token=t'), '/ws?api_key=[REDACTED]&token=[REDACTED]')
+  t.equal(redactUrl('/ws?token=a&token=b'), '/ws?token=[REDACTED]&token=[REDACTED]', 'every repeat')
+  t.equal(redactUrl('/ws?TOKEN=abc'), '/ws?TOKEN=[REDACTED]', 'case-insensitive')
+  t.equal(redactUrl('/ws?%74oken=abc'), '/ws?%74oken=[REDACTED]', 'percent-encoded name')
+  t.equal(redactUrl('/ws?api+key=abc&api%5Fkey=def'), '/ws?api+key=abc&api%5Fkey=[REDACTED]')
+  t.equal(redactUrl('/ws?%E0%A4%A=1&token=x'), '/ws?%E0%A4%A=1&token=[REDACTED]', 'malformed escapes do not throw')
+  t.equal(redactUrl('/ws?token=abc#frag'), '/ws?token=[REDACTED]#frag')
+  t.equal(redactUrl('/ws?token='), '/ws?token=', 'nothing to hide')
+  t.equal(redactUrl('/ws?token'), '/ws?token')
+  t.equal(redactUrl('/ws?tokens=abc&my_token=x'), '/ws?tokens=abc&my_token=x', 'exact names only')
+  t.equal(redactUrl('/ws'), '/ws')
+  t.equal(redactUrl('/ws?room=1'), '/ws?room=1')
+  t.equal(redactUrl(''), '')
+  t.equal(redactUrl(undefined as unknown as string), undefined, 'non-strings pass through')
+  t.equal(redactUrl('https://host:3000/ws?token=abc'), 'https://host:3000/ws?token=[REDACTED]', 'absolute URLs')
+
+  const custom = createUrlRedactor(['Key'])
+  t.equal(custom('/ws?key=k&token=t&api_key=a&room=1'), '/ws?key=[REDACTED]&token=[REDACTED]&api_key=[REDACTED]&room=1')
+  t.equal(redactUrl('/ws?key=k'), '/ws?key=k', 'the default redactor is unchanged')
+})
