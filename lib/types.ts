@@ -1,6 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox'
 import type { FastifyBaseLogger } from 'fastify'
 import type { IncomingHttpHeaders } from 'node:http'
+import type { Connection } from './connection.js'
 
 /** Who is on the other end of a connection, as established by the auth backend. */
 export interface Identity {
@@ -74,7 +75,7 @@ export type DepsMap<C = any> = Record<string, DepFn<C>>
 export type ResolvedDeps<D> = { [K in keyof D]: D[K] extends (...args: any[]) => infer R ? Awaited<R> : never }
 
 /** Options of `socket.on(event, options, handler)`. */
-export interface EventOptions<P extends TSchema | undefined = TSchema | undefined, D extends DepsMap | undefined = DepsMap | undefined> {
+export interface EventOptions<P extends TSchema | undefined = TSchema | undefined, D extends Record<string, unknown> = Record<string, unknown>> {
   payload?: P
   description?: string
   summary?: string
@@ -87,7 +88,8 @@ export interface EventOptions<P extends TSchema | undefined = TSchema | undefine
   deprecated?: boolean
   /** Per connection, per event token bucket, checked after the connection's own bucket. */
   rateLimit?: RateLimitConfig
-  deps?: D
+  /** Dependencies resolved (awaited) before the handler, available as `ctx.deps`. */
+  deps?: { [K in keyof D]: (conn: Connection, ctx: HandlerContext) => D[K] | Promise<D[K]> }
 }
 
 export type PayloadOf<P> = P extends TSchema ? Static<P> : unknown

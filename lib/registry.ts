@@ -1,0 +1,126 @@
+import { Ajv, type ValidateFunction } from 'ajv'
+import addFormats from 'ajv-formats'
+import type { TSchema } from '@sinclair/typebox'
+import {
+  FST_SOCKETSPEC_DUPLICATE_EVENT,
+  FST_SOCKETSPEC_INVALID_EVENT,
+  FST_SOCKETSPEC_INVALID_SCHEMA,
+  FST_SOCKETSPEC_RESERVED_EVENT
+} from './errors.js'
+import { isReservedName } from '../schemas/protocol.js'
+import type { FrameSerializer } from './serializer.js'
+import type { EventDefinition, RateLimitConfig } from './types.js'
+
+/** Validation error entry sent in `details.errors`. */
+export interface ValidationIssue { path: string, message: string, keyword: string }
+
+/** An event after `ready`: its validator and settings resolved once. */
+export interface CompiledEvent {
+  readonly def: EventDefinition
+  /** Position in the registry; indexes per-connection event buckets. */
+  readonly index: number
+  readonly validate: ValidateFunction | undefined
+  readonly rateLimit: RateLimitConfig | undefined
+  readonly depNames: string[]
+  readonly depFns: Array<(conn: any, ctx: any) => unknown>
+  readonly replyEvent: string | undefined
+}
+
+/** A fresh Ajv for untrusted input: first error only (allErrors: false), defaults applied, no coercion. */
+export function createAjv (): Ajv {
+  const ajv = new Ajv({ allErrors: false, useDefaults: true, coerceTypes: false, strict: false, validateSchema: true })
+  ;(addFormats as unknown as (a: Ajv) => void)(ajv)
+  return ajv
+}
+
+/** Turn Ajv errors into the wire's `[{path, message, keyword}]`. */
+export function toIssues (validate: ValidateFunction): ValidationIssue[] {
+  const errors = validate.errors ?? []
+  const out: ValidationIssue[] = []
+  for (const e of errors) {
+    let path = e.instancePath
+    if (e.keyword === 'required' && typeof (e.params as any).missingProperty === 'string') {
+      path += '/' + (e.params as any).missingProperty
+    } else if (e.keyword === 'additionalProperties' && typeof (e.params as any).additionalProperty === 'string') {
+      path += '/' + (e.params as any).additionalProperty
+    }
+    out.push({ path: path === '' ? '/' : path, message: e.message ?? 'is invalid', keyword: e.keyword })
+  }
+  return out
+}
+
+/**
+ * The events of one namespace. Declarations are collected as `on()` is called
+ * and checked and compiled once, at `ready` (reserved names, duplicates, schemas).
+ */
+export class EventRegistry {
+  private readonly pending: EventDefinition[] = []
+  private readonly compiled = new Map<string, CompiledEvent>()
+  private isCompiled = false
+
+  add (def: EventDefinition): void {
+    this.pending.push(def)
+  }
+
+  /** Every declaration, in registration order (for docs and AsyncAPI). */
+  definitions (): EventDefinition[] {
+    return this.pending.slice()
+  }
+
+  get size (): number {
+    return this.pending.length
+  }
+
+  get (name: string): CompiledEvent | undefined {
+    return this.compiled.get(name)
+  }
+
+  /** Check and compile every declaration; throws the first configuration error. */
+  compile (ajv: Ajv, serializer: FrameSerializer, namespace: string): void {
+    if (this.isCompiled) return
+    for (const def of this.pending) {
+      const name = def.name
+      if (typeof name !== 'string' || name.length === 0) throw new FST_SOCKETSPEC_INVALID_EVENT(String(name), 'the name must be a non-empty string')
+      if (isReservedName(name)) throw new FST_SOCKETSPEC_RESERVED_EVENT(name)
+      if (this.compiled.has(name)) throw new FST_SOCKETSPEC_DUPLICATE_EVENT(name, namespace)
+      if (typeof def.handler !== 'function') throw new FST_SOCKETSPEC_INVALID_EVENT(name, 'the handler must be a function')
+      let validate: ValidateFunction | undefined
+      if (def.payload !== undefined) {
+        if (def.payload === null || typeof def.payload !== 'object') throw new FST_SOCKETSPEC_INVALID_SCHEMA(name, 'payload must be a TypeBox / JSON Schema object')
+        try {
+          validate = ajv.compile(def.payload)
+        } catch (err) {
+          throw new FST_SOCKETSPEC_INVALID_SCHEMA(name, (err as Error).message)
+        }
+      }
+      for (const out of [...def.emits, ...def.broadcasts, ...(def.reply !== undefined ? [def.reply] : [])]) {
+        if (out === null || typeof out !== 'object' || typeof out.event !== 'string' || out.event.length === 0) {
+          throw new FST_SOCKETSPEC_INVALID_EVENT(name, 'every emits/broadcasts/reply entry needs an event name')
+        }
+        if (out.schema !== undefined) serializer.declare(out.event, out.schema as TSchema, name)
+      }
+      for (const b of def.broadcasts) {
+        if (typeof b.room !== 'string' || b.room.length === 0) throw new FST_SOCKETSPEC_INVALID_EVENT(name, `broadcast '${b.event}' needs a room`)
+      }
+      const rl = def.rateLimit
+      if (rl !== undefined && !(rl.rate > 0 && rl.capacity >= 1)) {
+        throw new FST_SOCKETSPEC_INVALID_EVENT(name, 'rateLimit needs rate > 0 and capacity >= 1')
+      }
+      const deps = def.deps ?? {}
+      const depNames = Object.keys(deps)
+      for (const k of depNames) {
+        if (typeof deps[k] !== 'function') throw new FST_SOCKETSPEC_INVALID_EVENT(name, `dependency '${k}' must be a function`)
+      }
+      this.compiled.set(name, {
+        def,
+        index: this.compiled.size,
+        validate,
+        rateLimit: rl,
+        depNames,
+        depFns: depNames.map(k => deps[k]),
+        replyEvent: def.reply?.event
+      })
+    }
+    this.isCompiled = true
+  }
+}

@@ -1,0 +1,222 @@
+import type { TSchema } from '@sinclair/typebox'
+import type { Connection, RoomTarget } from './connection.js'
+import type { ConnectHook, DisconnectHook, Engine, ErrorHook, Middleware } from './engine.js'
+import { FST_SOCKETSPEC_ALREADY_STARTED, FST_SOCKETSPEC_INVALID_HOOK, FST_SOCKETSPEC_NOT_READY } from './errors.js'
+import { buildAsyncApi } from './asyncapi.js'
+import { kEngine } from './symbols.js'
+import type { EventOptions, HandlerContext, PayloadOf, SocketStats } from './types.js'
+
+/** Handler of an event: `payload` is typed from the event's TypeBox schema. */
+export type EventHandler<P extends TSchema | undefined, D extends Record<string, unknown>> =
+  (conn: Connection, payload: PayloadOf<P>, ctx: HandlerContext<D>) => unknown
+
+/** Options of `rooms.broadcast`. */
+export interface BroadcastOptions {
+  /** Connection ids that must not receive the frame. */
+  except?: readonly string[]
+}
+
+/** Server-side room operations (`app.socket.rooms`). */
+export interface RoomsApi {
+  /** Add a connection to a room (guards run first; PERMISSION_ERROR when refused). */
+  join (conn: Connection, room: string): Promise<void>
+  leave (conn: Connection, room: string): Promise<void>
+  /** Send an event to every member on every node; ROOM_NOT_FOUND when the room does not exist. */
+  broadcast (room: string, event: string, payload?: unknown, options?: BroadcastOptions): Promise<void>
+  /** Connection ids in the room, on every node. */
+  members (room: string): Promise<string[]>
+  exists (room: string): Promise<boolean>
+  /** Static rooms and every non-empty dynamic room. */
+  list (): Promise<string[]>
+}
+
+/**
+ * The decorator (`app.socket`): declare events, hooks, middleware and room
+ * guards; emit to rooms, connections and the whole namespace.
+ *
+ * @example
+ * app.socket.on('add', {
+ *   payload: Type.Object({ a: Type.Number(), b: Type.Number() }),
+ *   reply: { event: 'sum', schema: Type.Object({ sum: Type.Number() }) }
+ * }, async (conn, { a, b }) => ({ sum: a + b }))
+ */
+export class SocketApp {
+  /** @internal */ readonly [kEngine]: Engine
+  readonly rooms: RoomsApi
+  private document: Record<string, unknown> | null = null
+
+  constructor (engine: Engine) {
+    this[kEngine] = engine
+    const e = engine
+    this.rooms = {
+      join: (conn, room) => e.rooms.join(conn, room),
+      leave: (conn, room) => e.rooms.leave(conn, room),
+      broadcast: async (room, event, payload, options) => {
+        await e.rooms.broadcast(room, e.serializer.frame(event, payload), options?.except)
+      },
+      members: (room) => e.rooms.members(room),
+      exists: (room) => e.rooms.exists(room),
+      list: () => e.rooms.list()
+    }
+  }
+
+  /** WebSocket route of this namespace. */
+  get path (): string { return this[kEngine].opts.path }
+  /** Namespace of this registration. */
+  get namespace (): string { return this[kEngine].namespace }
+
+  private assertNotStarted (what: string): void {
+    if (this[kEngine].started) throw new FST_SOCKETSPEC_ALREADY_STARTED(what)
+  }
+
+  /**
+   * Declare an event. Checked and compiled at `ready` (reserved or duplicate
+   * names and invalid schemas make `ready` fail with a coded error).
+   *
+   * @example
+   * app.socket.on('echo', { payload: Type.Object({ echo: Type.String() }) }, (conn, p) => conn.emit('echo_response', p))
+   */
+  on<P extends TSchema | undefined = undefined, D extends Record<string, unknown> = Record<never, never>>(
+    event: string, options: EventOptions<P, D>, handler: EventHandler<P, D>): this
+  on (event: string, handler: EventHandler<undefined, Record<never, never>>): this
+  on (event: string, optionsOrHandler: any, maybeHandler?: any): this {
+    this.assertNotStarted('on')
+    const options: EventOptions<any, any> = typeof optionsOrHandler === 'function' ? {} : (optionsOrHandler ?? {})
+    const handler = typeof optionsOrHandler === 'function' ? optionsOrHandler : maybeHandler
+    this[kEngine].registry.add({
+      name: event,
+      payload: options.payload,
+      description: options.description,
+      summary: options.summary,
+      tags: options.tags ?? [],
+      emits: options.emits ?? [],
+      broadcasts: options.broadcasts ?? [],
+      reply: options.reply,
+      ordered: options.ordered === true,
+      deprecated: options.deprecated === true,
+      rateLimit: options.rateLimit,
+      deps: options.deps,
+      handler
+    })
+    return this
+  }
+
+  private hook<T> (name: string, list: T[], fn: T): this {
+    if (typeof fn !== 'function') throw new FST_SOCKETSPEC_INVALID_HOOK(name)
+    list.push(fn)
+    return this
+  }
+
+  /** Run after `__connect__` is sent, in registration order. */
+  onConnect (fn: ConnectHook): this { return this.hook('onConnect', this[kEngine].hooks.connect, fn) }
+  /** Run when a connection ends; `reason` is e.g. 'client_closed', 'idle_timeout', 'server_shutdown'. */
+  onDisconnect (fn: DisconnectHook): this { return this.hook('onDisconnect', this[kEngine].hooks.disconnect, fn) }
+  /** Run after a handler, dependency or middleware threw (after the `__error__` is sent). */
+  onError (fn: ErrorHook): this { return this.hook('onError', this[kEngine].hooks.error, fn) }
+  /** Run after a connection joined a room. */
+  onRoomJoin (fn: (conn: Connection, room: string) => unknown): this {
+    if (typeof fn !== 'function') throw new FST_SOCKETSPEC_INVALID_HOOK('onRoomJoin')
+    this[kEngine].rooms.onJoin(fn as any)
+    return this
+  }
+
+  /** Run after a connection left a room (also on disconnect). */
+  onRoomLeave (fn: (conn: Connection, room: string) => unknown): this {
+    if (typeof fn !== 'function') throw new FST_SOCKETSPEC_INVALID_HOOK('onRoomLeave')
+    this[kEngine].rooms.onLeave(fn as any)
+    return this
+  }
+
+  /**
+   * Guard the rooms matching `pattern` ('admin:{section}'); a false answer refuses the join with PERMISSION_ERROR.
+   *
+   * @example
+   * app.socket.roomGuard('team:{team}', (conn, { team }) => conn.identity.extra.team === team)
+   */
+  roomGuard (pattern: string, fn: (conn: Connection, params: Record<string, string>) => boolean | Promise<boolean>): this {
+    if (typeof fn !== 'function') throw new FST_SOCKETSPEC_INVALID_HOOK('roomGuard')
+    this[kEngine].rooms.addGuard(pattern, fn as any)
+    return this
+  }
+
+  /**
+   * Add a middleware, run in registration order before validation; call `await next()` to continue.
+   *
+   * @example
+   * app.socket.middleware(async (conn, event, payload, next) => { const t = Date.now(); await next(); conn.log.info({ event, ms: Date.now() - t }) })
+   */
+  middleware (fn: Middleware): this {
+    this.assertNotStarted('middleware')
+    return this.hook('middleware', this[kEngine].middleware, fn)
+  }
+
+  /** Target every member of a room on every node. */
+  to (room: string): RoomTarget {
+    const e = this[kEngine]
+    return {
+      emit: async (event: string, payload?: unknown) => {
+        await e.rooms.broadcast(room, e.serializer.frame(event, payload))
+      }
+    }
+  }
+
+  /** Send an event to every connection of the namespace, on every node. */
+  async emit (event: string, payload?: unknown): Promise<void> {
+    const e = this[kEngine]
+    await e.rooms.emitAll(e.serializer.frame(event, payload))
+  }
+
+  /** The local Connection with this id, or undefined. */
+  connection (id: string): Connection | undefined {
+    const c = this[kEngine].connections.get(id)
+    return c !== undefined && c.open ? c : undefined
+  }
+
+  /** Target one connection wherever it lives. */
+  toConnection (id: string): RoomTarget {
+    const e = this[kEngine]
+    return {
+      emit: async (event: string, payload?: unknown) => {
+        await e.rooms.toConnection(id, e.serializer.frame(event, payload))
+      }
+    }
+  }
+
+  /** The AsyncAPI 3.0 document of this namespace (built once, after ready). */
+  asyncapi (): Record<string, unknown> {
+    const e = this[kEngine]
+    if (!e.started) throw new FST_SOCKETSPEC_NOT_READY('asyncapi()')
+    if (this.document === null) {
+      const o = e.opts
+      this.document = buildAsyncApi({
+        title: o.title,
+        version: o.version,
+        path: o.path,
+        namespace: o.namespace,
+        events: e.registry.definitions(),
+        rooms: o.rooms,
+        roomGuards: e.rooms.guardPatterns(),
+        auth: o.auth !== undefined ? { kind: o.auth.kind } : undefined,
+        session: o.session,
+        rateLimit: o.rateLimit,
+        maxPayloadSize: o.maxPayloadSize
+      })
+    }
+    return this.document
+  }
+
+  /** Counters of this namespace on this node. */
+  stats (): SocketStats & { backend?: Record<string, number> } {
+    const e = this[kEngine]
+    let connections = 0
+    for (const c of e.connections.values()) if (c.open) connections++
+    return {
+      connections,
+      rooms: e.rooms.localRoomCount(),
+      eventsIn: e.stats.eventsIn,
+      eventsOut: e.stats.eventsOut,
+      errors: { ...e.stats.errors },
+      backend: { ...e.rooms.backendStats() }
+    }
+  }
+}

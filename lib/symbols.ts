@@ -1,0 +1,11 @@
+/** Private state of public objects lives behind these symbols. */
+export const kEngine = Symbol('socketspec.engine')
+export const kSocket = Symbol('socketspec.socket')
+export const kState = Symbol('socketspec.state')
+export const kQueue = Symbol('socketspec.queue')
+export const kOrdered = Symbol('socketspec.ordered')
+export const kBuckets = Symbol('socketspec.buckets')
+export const kTimers = Symbol('socketspec.timers')
+export const kInflight = Symbol('socketspec.inflight')
+export const kCloseInfo = Symbol('socketspec.closeInfo')
+export const kRegistered = Symbol('socketspec.registered')

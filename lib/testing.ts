@@ -1,0 +1,233 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import type { WebSocket } from 'ws'
+import { SocketError } from './errors.js'
+import { SocketApp } from './socket-app.js'
+import type { Connection } from './connection.js'
+import { kEngine, kSocket } from './symbols.js'
+
+/** A frame received by the TestClient. */
+export interface TestMessage<P = any> {
+  event: string
+  payload: P
+  id?: string
+}
+
+/** Options of `client.connect()`. */
+export interface TestConnectOptions {
+  headers?: Record<string, string>
+  query?: Record<string, string>
+  /** Sent as `Authorization: Bearer <token>`. */
+  token?: string
+  /** Milliseconds to wait for `__connect__` (default 5000). */
+  timeout?: number
+}
+
+/** Options of `receive()` / `request()`. */
+export interface TestWaitOptions {
+  /** Milliseconds before the promise rejects (default 5000). */
+  timeout?: number
+}
+
+/** Options of `new TestClient(app, options)`. */
+export interface TestClientOptions {
+  /** WebSocket path; by default the path of the `socket` decorator (or the one named by `decorator`). */
+  path?: string
+  decorator?: string
+}
+
+interface Waiter {
+  match: (m: TestMessage) => boolean
+  resolve: (m: TestMessage) => void
+  reject: (e: Error) => void
+  timer: NodeJS.Timeout
+}
+
+const DEFAULT_TIMEOUT = 5000
+
+/** One in-process client connection (returned by `TestClient.connect`). */
+export class TestConnection {
+  /** Resolves with `{code, reason}` once the socket closed. */
+  readonly closed: Promise<{ code: number, reason: string }>
+  /** Connection id from `__connect__`. */
+  id = ''
+  private readonly inbox: TestMessage[] = []
+  private readonly waiters: Waiter[] = []
+  private closeInfo: { code: number, reason: string } | null = null
+
+  constructor (private readonly ws: WebSocket, private readonly app: SocketApp) {
+    this.closed = new Promise(resolve => {
+      ws.on('close', (code, reason) => {
+        // injectWS streams never emit 'close' after the closing handshake, so the
+        // server would wait for ws' close timeout: end the server side now, as TCP would.
+        const server = this.id === '' ? undefined : this.app[kEngine].connections.get(this.id)
+        if (server !== undefined) server[kSocket].terminate()
+        this.closeInfo = { code, reason: reason.toString() }
+        for (const w of this.waiters.splice(0)) {
+          clearTimeout(w.timer)
+          w.reject(Object.assign(new Error(`connection closed (${code} ${reason.toString()})`), { closeCode: code }))
+        }
+        resolve(this.closeInfo)
+      })
+    })
+    ws.on('message', (data) => this.onMessage(data.toString()))
+  }
+
+  private onMessage (text: string): void {
+    let msg: TestMessage
+    try {
+      msg = JSON.parse(text)
+    } catch {
+      return
+    }
+    if (msg.event === '__ping__') {
+      this.sendRaw(JSON.stringify({ event: '__pong__', payload: {} }))
+      return
+    }
+    for (let i = 0; i < this.waiters.length; i++) {
+      const w = this.waiters[i]
+      if (w.match(msg)) {
+        this.waiters.splice(i, 1)
+        clearTimeout(w.timer)
+        w.resolve(msg)
+        return
+      }
+    }
+    this.inbox.push(msg)
+  }
+
+  private wait (match: (m: TestMessage) => boolean, timeout: number, what: string): Promise<TestMessage> {
+    const i = this.inbox.findIndex(match)
+    if (i !== -1) return Promise.resolve(this.inbox.splice(i, 1)[0])
+    if (this.closeInfo !== null) return Promise.reject(Object.assign(new Error(`connection closed (${this.closeInfo.code})`), { closeCode: this.closeInfo.code }))
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const idx = this.waiters.indexOf(waiter)
+        if (idx !== -1) this.waiters.splice(idx, 1)
+        reject(new Error(`timed out after ${timeout} ms waiting for ${what}`))
+      }, timeout)
+      const waiter: Waiter = { match, resolve, reject, timer }
+      this.waiters.push(waiter)
+    })
+  }
+
+  /** The server-side Connection (identity, rooms, metadata...). */
+  get server (): Connection {
+    const c = this.app.connection(this.id)
+    if (c === undefined) throw new Error('the server-side connection is gone')
+    return c
+  }
+
+  /** Send an event; resolves once written. */
+  send (event: string, payload?: unknown, options: { id?: string } = {}): Promise<void> {
+    const frame: Record<string, unknown> = { event, payload: payload === undefined ? {} : payload }
+    if (options.id !== undefined) frame.id = options.id
+    return this.sendRaw(JSON.stringify(frame))
+  }
+
+  /** Send a raw text (or binary) frame, for testing malformed input. */
+  sendRaw (data: string | Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.ws.send(data, (err) => { if (err != null) reject(err); else resolve() })
+    })
+  }
+
+  /** The next message (in arrival order); `__ping__` is answered and skipped. */
+  receive (options: TestWaitOptions = {}): Promise<TestMessage> {
+    return this.wait(() => true, options.timeout ?? DEFAULT_TIMEOUT, 'a message')
+  }
+
+  /** The next message of the given event. */
+  receiveEvent (event: string, options: TestWaitOptions = {}): Promise<TestMessage> {
+    return this.wait(m => m.event === event, options.timeout ?? DEFAULT_TIMEOUT, `event '${event}'`)
+  }
+
+  /**
+   * Send with a fresh `id` and resolve with the reply carrying the same id;
+   * rejects with a SocketError when the server answers `__error__` for it.
+   */
+  async request (event: string, payload?: unknown, options: TestWaitOptions & { id?: string } = {}): Promise<TestMessage> {
+    const id = options.id ?? randomUUID()
+    const answer = this.wait(m => m.id === id, options.timeout ?? DEFAULT_TIMEOUT, `the reply to '${event}' (id ${id})`)
+    await this.send(event, payload, { id })
+    const msg = await answer
+    if (msg.event === '__error__') {
+      const p = msg.payload ?? {}
+      throw new SocketError(p.code, p.message, p.details ?? {})
+    }
+    return msg
+  }
+
+  /** Close from the client side (default 1000). */
+  async close (code = 1000, reason = ''): Promise<{ code: number, reason: string }> {
+    if (this.closeInfo === null && this.ws.readyState <= 1) this.ws.close(code, reason)
+    return await this.closed
+  }
+}
+
+/**
+ * In-process WebSocket client for tests: the whole stack (auth, middleware,
+ * validation, deps, sessions) runs through `app.injectWS`, no network port.
+ *
+ * @example
+ * const client = new TestClient(app)
+ * const conn = await client.connect()
+ * const reply = await conn.request('add', { a: 1, b: 2 })
+ * await client.close()
+ */
+export class TestClient {
+  private readonly connections = new Set<TestConnection>()
+
+  constructor (private readonly fastify: FastifyInstance, private readonly options: TestClientOptions = {}) {}
+
+  private socketApp (): SocketApp {
+    const name = this.options.decorator ?? 'socket'
+    const app = (this.fastify as any)[name]
+    if (!(app instanceof SocketApp)) throw new Error(`no socketspec decorator '${name}' on this Fastify instance`)
+    return app
+  }
+
+  /** Open a connection; resolves after `__connect__`, rejects with SocketError AUTH_ERROR (closeCode 4001) when refused. */
+  async connect (options: TestConnectOptions = {}): Promise<TestConnection> {
+    await this.fastify.ready()
+    const app = this.socketApp()
+    let path = this.options.path ?? app.path
+    if (options.query !== undefined) {
+      const qs = new URLSearchParams(options.query).toString()
+      if (qs !== '') path += (path.includes('?') ? '&' : '?') + qs
+    }
+    const headers: Record<string, string> = { ...options.headers }
+    if (options.token !== undefined) headers.authorization = 'Bearer ' + options.token
+    let conn: TestConnection | undefined
+    const ws = await (this.fastify as any).injectWS(path, { headers }, {
+      onInit: (socket: WebSocket) => { conn = new TestConnection(socket, app) }
+    }) as WebSocket
+    const c = conn as TestConnection
+    this.connections.add(c)
+    void c.closed.then(() => this.connections.delete(c))
+    const timeout = options.timeout ?? DEFAULT_TIMEOUT
+    let first: TestMessage
+    try {
+      first = await (c as any).wait((m: TestMessage) => m.event === '__connect__' || m.event === '__error__', timeout, '__connect__')
+    } catch (err) {
+      ws.terminate()
+      const closeCode = (err as any).closeCode
+      const e = new SocketError('AUTH_ERROR', 'connection closed before __connect__')
+      e.closeCode = closeCode
+      throw e
+    }
+    if (first.event === '__error__') {
+      const { code } = await c.closed
+      const e = new SocketError(first.payload?.code ?? 'AUTH_ERROR', first.payload?.message, first.payload?.details ?? {})
+      e.closeCode = code
+      throw e
+    }
+    c.id = first.payload.connection_id
+    return c
+  }
+
+  /** Close every connection this client opened. */
+  async close (): Promise<void> {
+    await Promise.all([...this.connections].map(c => c.close()))
+  }
+}

@@ -1,0 +1,104 @@
+import fp from 'fastify-plugin'
+import websocket from '@fastify/websocket'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { resolveOptions, type SocketspecOptions } from '../lib/options.js'
+import { Engine } from '../lib/engine.js'
+import { SocketApp } from '../lib/socket-app.js'
+import { compileOriginCheck } from '../lib/origin.js'
+import { FST_SOCKETSPEC_INVALID_OPTION } from '../lib/errors.js'
+import { createUrlRedactor, selectProtocol } from '../lib/auth/token.js'
+import { sensitiveQueryOf } from '../lib/auth/index.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The socketspec decorator (when registered with the default `decorator: 'socket'`). */
+    socket: SocketApp
+  }
+}
+
+function requestSerializer (redact: (url: string) => string) {
+  return (req: FastifyRequest): Record<string, unknown> => ({
+    method: req.method,
+    url: redact(req.url),
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort
+  })
+}
+
+/**
+ * The socketspec plugin: validates options, registers @fastify/websocket
+ * (unless the app already did), the WebSocket route at `path`, the docs when
+ * asked, and decorates the instance with the SocketApp (`socket` by default).
+ *
+ * @example
+ * await app.register(socketspec, { path: '/ws', docs: true })
+ * app.socket.on('ping', {}, (conn) => conn.emit('pong', {}))
+ */
+async function socketspec (fastify: FastifyInstance, options: SocketspecOptions): Promise<void> {
+  const opts = resolveOptions(options)
+  if (fastify.hasDecorator(opts.decorator)) {
+    throw new FST_SOCKETSPEC_INVALID_OPTION('decorator', `'${opts.decorator}' is already a decorator of this instance; register each namespace in its own context or pick another decorator name`)
+  }
+  const engine = new Engine(opts, fastify.log.child({ plugin: 'socketspec', namespace: opts.namespace }))
+  const app = new SocketApp(engine)
+  fastify.decorate(opts.decorator, app)
+
+  if (!fastify.hasDecorator('websocketServer')) {
+    await fastify.register(websocket, {
+      options: {
+        // ws enforces the hard cap itself and closes 1009; smaller oversize frames get PAYLOAD_TOO_LARGE.
+        maxPayload: engine.hardCap,
+        handleProtocols: selectProtocol,
+        perMessageDeflate: false
+      },
+      // ws already closes the socket with the right code after a protocol error;
+      // the default handler would terminate it before the close frame is flushed.
+      errorHandler: (error, _socket, request) => {
+        request.log.debug({ err: { message: error.message, code: (error as any).code } }, 'websocket error')
+      },
+      // socketspec's own preClose hook shuts connections down gracefully.
+      preClose: (done) => { done() }
+    })
+  } else {
+    // The app registered @fastify/websocket itself: still never echo a bearer token as the selected subprotocol.
+    const wss = (fastify as any).websocketServer
+    if (wss?.options !== undefined && wss.options.handleProtocols == null) wss.options.handleProtocols = selectProtocol
+  }
+
+  const originAllowed = compileOriginCheck(opts.allowedOrigins)
+  fastify.route({
+    method: 'GET',
+    url: opts.path,
+    schema: { hide: true } as any,
+    // Tokens in the query string (?token=, ?api_key=) never reach a log line.
+    logSerializers: { req: requestSerializer(createUrlRedactor(sensitiveQueryOf(opts.auth))) as any },
+    onRequest: async (request, reply) => {
+      if (!originAllowed(request.headers.origin)) {
+        return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: 'Origin not allowed' })
+      }
+      if (engine.shuttingDown) {
+        return reply.code(503).header('retry-after', '1').send({ statusCode: 503, error: 'Service Unavailable', message: 'Server is shutting down' })
+      }
+      if (opts.maxConnections !== undefined && engine.connections.size >= opts.maxConnections) {
+        return reply.code(503).header('retry-after', '1').send({ statusCode: 503, error: 'Service Unavailable', message: 'Too many connections' })
+      }
+    },
+    handler: async (_request, reply) => {
+      return reply.code(426).header('upgrade', 'websocket').send({ statusCode: 426, error: 'Upgrade Required', message: 'This route only accepts WebSocket connections' })
+    },
+    wsHandler: (socket, request) => { engine.accept(socket, request) }
+  })
+
+  if (opts.docs) {
+    const { default: docs } = await import('./docs.js')
+    await fastify.register(docs, { docsUrl: opts.docsUrl, docsAccessToken: opts.docsAccessToken, document: () => app.asyncapi() })
+  }
+
+  fastify.addHook('onReady', async () => { await engine.start() })
+  fastify.addHook('preClose', async () => { await engine.shutdown() })
+}
+
+/** The socketspec Fastify plugin. */
+export const plugin = fp(socketspec, { fastify: '5.x', name: 'socketspec', encapsulate: false })
+export default plugin

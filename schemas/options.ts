@@ -1,0 +1,50 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+const Seconds = (description: string, def: number) => Type.Number({ minimum: 0, default: def, description })
+
+/** SessionConfig: heartbeat and lifetimes, in seconds (fractions allowed). */
+export const SessionOptionsSchema = Type.Object({
+  maxDuration: Seconds('Close the connection (SESSION_EXPIRED, 4004) this many seconds after connect; 0 = never.', 0),
+  idleTimeout: Seconds('Close the connection (IDLE_TIMEOUT, 4005) after this many seconds without an application event; 0 = never.', 0),
+  heartbeatInterval: Type.Number({ exclusiveMinimum: 0, default: 25, description: 'Send __ping__ every this many seconds.' }),
+  heartbeatTimeout: Type.Number({ exclusiveMinimum: 0, default: 10, description: 'Close 4006 when no __pong__ arrives this many seconds after a __ping__.' }),
+  tokenRefreshWindow: Seconds('Send __auth_expiring__ this many seconds before the token expires.', 60)
+}, { additionalProperties: false })
+
+export const RateLimitSchema = Type.Object({
+  rate: Type.Number({ exclusiveMinimum: 0, description: 'Tokens added per second.' }),
+  capacity: Type.Number({ minimum: 1, description: 'Bucket size (burst).' })
+}, { additionalProperties: false })
+
+export const StaticRoomSchema = Type.Union([
+  Type.String({ minLength: 1, maxLength: 256 }),
+  Type.Object({ name: Type.String({ minLength: 1, maxLength: 256 }), description: Type.Optional(Type.String()) }, { additionalProperties: false })
+])
+
+/**
+ * Plugin options, validated at register time. Functions and objects that JSON
+ * Schema cannot describe (auth, backend, logger hooks) are checked by hand in
+ * lib/options.ts and only declared here for documentation.
+ */
+export const OptionsSchema = Type.Object({
+  path: Type.String({ pattern: '^/', default: '/ws', description: 'WebSocket route.' }),
+  namespace: Type.String({ pattern: '^/', default: '/', description: 'Event and room namespace; register the plugin once per namespace, each in its own encapsulated context.' }),
+  decorator: Type.String({ pattern: '^[A-Za-z_$][A-Za-z0-9_$]*$', default: 'socket', description: 'Name of the Fastify decorator holding the SocketApp.' }),
+  docs: Type.Boolean({ default: false, description: 'Serve the docs UI and the AsyncAPI document.' }),
+  docsUrl: Type.String({ pattern: '^/', default: '/socket-docs', description: 'Docs UI route; the AsyncAPI document is at `${docsUrl}/asyncapi.json`.' }),
+  docsAccessToken: Type.Optional(Type.String({ minLength: 1, description: 'When set, docs routes need `Authorization: Bearer <t>` or `?token=<t>` (401 otherwise).' })),
+  auth: Type.Optional(Type.Unsafe<unknown>({ description: 'Auth backend: jwtAuth(...), apiKeyAuth(...) or { authenticate(req) }.' })),
+  backend: Type.Optional(Type.Unsafe<unknown>({ description: "'memory' (default) or a BackendAdapter such as redisBackend({ url })." })),
+  allowedOrigins: Type.Array(Type.String({ minLength: 1 }), { default: ['*'], description: "Allowed Origin headers; '*' allows any." }),
+  maxPayloadSize: Type.Integer({ minimum: 64, default: 65536, description: 'Bytes per inbound frame; larger frames get PAYLOAD_TOO_LARGE, frames over 4x are closed 1009.' }),
+  rateLimit: Type.Optional(RateLimitSchema),
+  session: Type.Optional(SessionOptionsSchema),
+  rooms: Type.Array(StaticRoomSchema, { default: [], description: 'Static rooms, which always exist.' }),
+  maxConnections: Type.Optional(Type.Integer({ minimum: 1, description: 'Connections per process; more are refused with HTTP 503 before the upgrade.' })),
+  maxBufferedBytes: Type.Integer({ minimum: 1024, default: 1048576, description: 'Outbound bytes queued for one client before it is closed 4009.' }),
+  shutdownTimeout: Type.Number({ minimum: 0, default: 5, description: 'Seconds in-flight handlers get on fastify.close().' }),
+  title: Type.Optional(Type.String({ description: 'Title of the AsyncAPI document (defaults to the package name).' })),
+  version: Type.Optional(Type.String({ description: 'Version of the AsyncAPI document.' }))
+}, { additionalProperties: false })
+
+export type SocketspecOptionsInput = Static<typeof OptionsSchema>
