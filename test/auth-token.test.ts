@@ -1,4 +1,7 @@
 import t from 'tap'
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import WebSocket, { WebSocketServer } from 'ws'
 import { createUrlRedactor, extractToken, MAX_TOKEN_LENGTH, queryValue, redactUrl, selectProtocol } from '../lib/auth/token.js'
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJl'
@@ -69,6 +72,21 @@ t.test('selectProtocol', async t => {
   t.equal(selectProtocol(new Set(['bearer.abc', 'chat', 'other'])), 'chat', 'first offered non-token entry')
   t.equal(selectProtocol(new Set(['bearer.abc'])), false, 'a token is never echoed back')
   t.equal(selectProtocol(new Set()), false)
+})
+
+t.test('a browser-style client passes its token as a subprotocol over a real handshake', async t => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: selectProtocol })
+  t.teardown(() => new Promise<void>(resolve => wss.close(() => resolve())))
+  await once(wss, 'listening')
+  const seen = new Promise<[WebSocket, { headers: Record<string, any> }]>(resolve => wss.once('connection', (ws, request) => resolve([ws, request])))
+
+  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws`, ['socketspec', `bearer.${JWT}`])
+  t.teardown(() => client.terminate())
+  await once(client, 'open')
+  t.equal(client.protocol, 'socketspec', 'the server selected socketspec, never the token entry')
+  const [server, request] = await seen
+  t.equal(server.protocol, 'socketspec')
+  t.same(extractToken(request.headers, {}), { token: JWT, source: 'protocol' }, 'the token is read from the upgrade request')
 })
 
 t.test('redactUrl', async t => {

@@ -1,4 +1,7 @@
 import t from 'tap'
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { createHash, createHmac, createPrivateKey, createPublicKey, createSecretKey, generateKeyPairSync } from 'node:crypto'
 import { createSigner } from 'fast-jwt'
 import { apiKeyAuth, anonymousIdentity, jwtAuth, keyFingerprint, normalizeIdentity, resolveAuth, sensitiveQueryOf } from '../lib/auth/index.js'
@@ -77,6 +80,19 @@ t.test('jwtAuth: RSA, PSS, EC and EdDSA keys (PEM string, Buffer, KeyObject)', a
       t.equal(identity?.userId, 'user-1', `${algorithm} verified with a ${typeof publicKey === 'string' ? 'string' : publicKey.constructor.name} key`)
     }
   }
+})
+
+t.test('jwtAuth: an X.509 certificate as publicKey', async t => {
+  const dir = t.testdir({})
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=socketspec-test', '-days', '1'], { stdio: 'ignore' })
+  } catch {
+    t.skip('openssl is not installed: cannot make a test certificate')
+    return
+  }
+  const auth = jwtAuth({ publicKey: readFileSync(join(dir, 'cert.pem')) })
+  const identity = await auth.authenticate(req(sign(readFileSync(join(dir, 'key.pem'), 'utf8'), 'ES256')))
+  t.equal(identity?.userId, 'user-1', 'ES256 inferred from the certificate key')
 })
 
 t.test('jwtAuth: default algorithm follows the public key', async t => {
