@@ -87,7 +87,7 @@ t.test('jwtAuth: an X.509 certificate as publicKey', async t => {
   try {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=socketspec-test', '-days', '1'], { stdio: 'ignore' })
   } catch {
-    t.skip('openssl is not installed: cannot make a test certificate')
+    t.plan(0, 'openssl is not installed: cannot make a test certificate')
     return
   }
   const auth = jwtAuth({ publicKey: readFileSync(join(dir, 'cert.pem')) })
