@@ -7,6 +7,13 @@ import fastifyStatic from '@fastify/static'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 
+declare module 'fastify' {
+  interface FastifySchema {
+    /** Keeps the route out of generated OpenAPI documents (@fastify/swagger convention). */
+    hide?: boolean
+  }
+}
+
 /** Options of the docs plugin (registered by socketspec when `docs: true`). */
 export interface DocsPluginOptions {
   /** Route of the UI; the AsyncAPI document is served at `${docsUrl}/asyncapi.json`. */
@@ -120,8 +127,14 @@ const docsPlugin: FastifyPluginAsync<DocsPluginOptions> = async (fastify, opts) 
     }
 
     docs.get(base === '' ? '/' : base, routeOpts, serveIndex)
-    // With ignoreTrailingSlash the first route already answers both forms.
-    if (base !== '' && !docs.hasRoute({ method: 'GET', url: base + '/' })) docs.get(base + '/', routeOpts, serveIndex)
+    if (base !== '') {
+      try {
+        docs.get(base + '/', routeOpts, serveIndex)
+      } catch (err) {
+        // With ignoreTrailingSlash the first route already answers both forms.
+        if ((err as { code?: string }).code !== 'FST_ERR_DUPLICATED_ROUTE') throw err
+      }
+    }
 
     docs.get(`${base}/asyncapi.json`, routeOpts, async (_request, reply) => {
       return reply
@@ -131,16 +144,17 @@ const docsPlugin: FastifyPluginAsync<DocsPluginOptions> = async (fastify, opts) 
     })
 
     if (built) {
+      const assetsDir = join(uiRoot, 'assets')
       await docs.register(fastifyStatic, {
         root: uiRoot,
         prefix: base + '/',
         decorateReply: false,
         schemaHide: true,
         index: false,
-        setHeaders (res, filePath) {
-          res.setHeader('x-content-type-options', 'nosniff')
+        setHeaders (reply, filePath) {
+          reply.header('x-content-type-options', 'nosniff')
           // Vite content-hashes everything under assets/.
-          if (filePath.includes(`${join(uiRoot, 'assets')}`)) res.setHeader('cache-control', 'public, max-age=31536000, immutable')
+          if (filePath.startsWith(assetsDir)) reply.header('cache-control', 'public, max-age=31536000, immutable')
         }
       })
     } else {

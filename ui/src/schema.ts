@@ -47,7 +47,12 @@ export function typeLabel (schema: Schema | undefined, resolve: Resolver, depth 
   if (s === undefined || depth > MAX_DEPTH) return 'any'
   if ('const' in s) return `const ${JSON.stringify(s.const)}`
   const alts = variants(s)
-  if (alts !== undefined) return alts.map((v) => typeLabel(v, resolve, depth + 1)).join(' | ')
+  if (alts !== undefined) {
+    const resolved = alts.map((v) => resolve(v))
+    // TypeBox unions of literals: show them as an enum.
+    if (resolved.every((v) => v !== undefined && 'const' in v)) return `enum ${resolved.map((v) => JSON.stringify(v?.const)).join(' | ')}`
+    return alts.map((v) => typeLabel(v, resolve, depth + 1)).join(' | ')
+  }
   if (Array.isArray(s.allOf)) return s.allOf.map((v: Schema) => typeLabel(v, resolve, depth + 1)).join(' & ')
   let type: string
   if (Array.isArray(s.type)) type = s.type.join(' | ')

@@ -1,0 +1,194 @@
+import t from 'tap'
+import { Parser } from '@asyncapi/parser'
+import { Type } from '@sinclair/typebox'
+import { buildAsyncApi, type AsyncApiInput } from '../lib/asyncapi.js'
+import { WIRE_ERRORS } from '../lib/errors.js'
+import type { EventDefinition } from '../lib/types.js'
+
+type Json = Record<string, any>
+
+const SESSION = { maxDuration: 3600, idleTimeout: 300, heartbeatInterval: 25, heartbeatTimeout: 10, tokenRefreshWindow: 60 }
+const SYSTEM = ['__connect__', '__disconnect__', '__ping__', '__pong__', '__error__', '__auth_expiring__', '__refresh_auth__', '__auth_refreshed__', '__session_expiring__', '__idle_warning__', '__server_shutdown__']
+
+const ev = (e: Partial<EventDefinition> & { name: string }): EventDefinition =>
+  ({ tags: [], emits: [], broadcasts: [], ordered: false, deprecated: false, handler: () => undefined, ...e })
+
+const input = (events: EventDefinition[], extra: Partial<AsyncApiInput> = {}): AsyncApiInput =>
+  ({ path: '/ws', namespace: '/', events, rooms: [], roomGuards: [], session: SESSION, maxPayloadSize: 65536, ...extra })
+
+const parser = new Parser()
+async function errorsOf (doc: Record<string, unknown>): Promise<Array<{ code: string | number, message: string, path: string }>> {
+  const diagnostics = await parser.validate(doc as any)
+  return diagnostics.filter((d) => d.severity === 0).map((d) => ({ code: d.code, message: d.message, path: d.path.join('.') }))
+}
+
+/** Message object (resolved from components) whose `name` is `event`. */
+function message (doc: Json, event: string): Json {
+  const found = Object.values<Json>(doc.components.messages).filter((m) => m.name === event)
+  if (found.length !== 1) throw new Error(`expected one message named ${event}, found ${found.length}`)
+  return found[0]
+}
+
+function operationFor (doc: Json, action: 'send' | 'receive', event: string): Json {
+  const id = Object.entries<Json>(doc.components.messages).find(([, m]) => m.name === event)?.[0]
+  const ops = Object.values<Json>(doc.operations).filter((op) => op.action === action && op.messages[0].$ref.endsWith(`/messages/${id}`))
+  if (ops.length !== 1) throw new Error(`expected one ${action} operation for ${event}, found ${ops.length}`)
+  return ops[0]
+}
+
+function deref (doc: Json, ref: string): Json {
+  return ref.slice(2).split('/').reduce((node: any, key) => node[key], doc)
+}
+
+function hasSymbols (value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false
+  if (Object.getOwnPropertySymbols(value).length > 0) return true
+  return Object.values(value).some(hasSymbols)
+}
+
+const ChatMessage = Type.Object({
+  room: Type.String({ description: 'Room name', minLength: 1 }),
+  text: Type.String({ maxLength: 500 }),
+  meta: Type.Optional(Type.Object({
+    color: Type.Union([Type.Literal('red'), Type.Literal('blue')], { default: 'red' }),
+    mentions: Type.Array(Type.Object({ user: Type.String(), at: Type.Integer({ minimum: 0 }) }))
+  }))
+})
+
+const everyOption: EventDefinition[] = [
+  ev({
+    name: 'chat:send',
+    payload: ChatMessage,
+    summary: 'Send a chat message',
+    description: 'Posts a message to a room; everyone in it receives `chat:message`.',
+    tags: ['chat', 'messages'],
+    emits: [{ event: 'chat:ack', schema: Type.Object({ at: Type.Number() }), description: 'Acknowledgement to the sender' }],
+    broadcasts: [{ event: 'chat:message', room: 'chat:{room}', schema: Type.Object({ room: Type.String(), text: Type.String(), from: Type.String() }), description: 'The message, to the room' }],
+    reply: { event: 'chat:sent', schema: Type.Object({ id: Type.String({ format: 'uuid' }) }) },
+    ordered: true,
+    deprecated: true,
+    rateLimit: { rate: 2, capacity: 5 },
+    deps: { user: () => 'u1', db: async () => ({}) }
+  }),
+  ev({ name: 'echo', payload: Type.Object({ echo: Type.String() }), tags: ['demo'], reply: { event: 'echo', schema: Type.Object({ echo: Type.String() }) } }),
+  ev({ name: 'ping-me', emits: [{ event: 'chat:ack' }] })
+]
+
+t.test('a tiny app validates with @asyncapi/parser', async (t) => {
+  const doc = buildAsyncApi(input([ev({ name: 'echo', payload: Type.Object({ echo: Type.String() }), reply: { event: 'echo_response' } })]))
+  t.same(await errorsOf(doc), [])
+  t.equal(doc.asyncapi, '3.0.0')
+  const channels = doc.channels as Json
+  t.same(Object.values<Json>(channels).map((c) => c.address), ['/ws'])
+  t.notOk((doc.components as Json).securitySchemes, 'no security scheme without auth')
+})
+
+t.test('an app using every `on` option validates and is described', async (t) => {
+  const doc: Json = buildAsyncApi(input(everyOption, {
+    title: 'Chat',
+    version: '2.1.0',
+    description: 'A chat',
+    auth: { kind: 'jwt' },
+    rateLimit: { rate: 20, capacity: 50 },
+    rooms: [{ name: 'lobby', description: 'Everyone' }, { name: 'news' }],
+    roomGuards: ['admin:{section}']
+  }))
+  t.same(await errorsOf(doc), [])
+  t.notOk(hasSymbols(doc), 'TypeBox symbol keys are stripped')
+  t.same(doc.info, { title: 'Chat', version: '2.1.0', description: 'A chat', tags: [{ name: 'chat' }, { name: 'messages' }, { name: 'demo' }], 'x-socketspec-auth': 'jwt' })
+
+  const channel = Object.values<Json>(doc.channels)[0]
+  t.equal(channel.address, '/ws')
+  t.same(channel['x-socketspec-rate-limit'], { rate: 20, capacity: 50 })
+  t.same(channel['x-socketspec-rooms'], [{ name: 'lobby', description: 'Everyone' }, { name: 'news' }])
+  t.same(channel['x-socketspec-room-guards'], ['admin:{section}'])
+  t.equal(channel['x-socketspec-max-payload-size'], 65536)
+
+  const send = message(doc, 'chat:send')
+  t.equal(send.summary, 'Send a chat message')
+  t.equal(send.description, 'Posts a message to a room; everyone in it receives `chat:message`.')
+  t.same(send.tags, [{ name: 'chat' }, { name: 'messages' }])
+  t.equal(send.deprecated, true)
+  t.same(send.correlationId, { $ref: '#/components/correlationIds/requestId' })
+  t.equal(doc.components.correlationIds.requestId.location, '$message.payload#/id')
+  t.same(send.payload.required, ['event'], 'payload may be omitted by the client')
+  t.same(send.payload.properties.event, { type: 'string', const: 'chat:send', description: 'Event name.' })
+  t.equal(send.payload.properties.id.type, 'string')
+  t.equal(send.payload.properties.id.maxLength, 64)
+  t.same(send.payload.properties.payload, JSON.parse(JSON.stringify(ChatMessage)), 'nested payload schema kept as plain JSON Schema')
+  for (const key of Object.keys(doc.components.messages)) t.match(key, /^[A-Za-z0-9_.-]+$/, `component key ${key} is valid`)
+
+  const op = operationFor(doc, 'receive', 'chat:send')
+  t.equal(op['x-socketspec-ordered'], true)
+  t.same(op['x-socketspec-rate-limit'], { rate: 2, capacity: 5 })
+  t.equal(op['x-deprecated'], true)
+  t.same(op['x-socketspec-deps'], ['user', 'db'])
+  t.same(op.security, [{ $ref: '#/components/securitySchemes/bearer' }, { $ref: '#/components/securitySchemes/queryToken' }])
+  const replyMessages = op.reply.messages.map((r: Json) => deref(doc, r.$ref)).map((r: Json) => deref(doc, r.$ref).name)
+  t.same(replyMessages, ['chat:sent', '__error__'])
+  t.same(deref(doc, op.reply.channel.$ref).address, '/ws')
+  t.same(op['x-socketspec-emits'].map((e: Json) => e.event), ['chat:ack'])
+  t.same(op['x-socketspec-broadcasts'].map((b: Json) => [b.event, b.room]), [['chat:message', 'chat:{room}']])
+
+  const broadcast = message(doc, 'chat:message')
+  t.equal(broadcast['x-socketspec-room'], 'chat:{room}')
+  t.same(broadcast.payload.required, ['event', 'payload'])
+  t.same(broadcast.payload.properties.payload.required, ['room', 'text', 'from'])
+  t.equal(operationFor(doc, 'send', 'chat:message')['x-socketspec-room'], 'chat:{room}')
+  t.same(operationFor(doc, 'send', 'chat:ack')['x-socketspec-triggered-by'], ['chat:send', 'ping-me'])
+  t.equal(message(doc, 'chat:sent').correlationId.$ref, '#/components/correlationIds/requestId', 'replies carry the id')
+  t.notOk(message(doc, 'chat:ack').correlationId, 'plain emits are not correlated')
+
+  // `echo` is both an inbound event and its own reply: two distinct messages.
+  const echoes = Object.values<Json>(doc.components.messages).filter((m) => m.name === 'echo')
+  t.same(echoes.map((m) => m['x-socketspec-direction']).sort(), ['client-to-server', 'server-to-client'])
+
+  for (const name of SYSTEM) {
+    const m = message(doc, name)
+    t.equal(m['x-socketspec-system'], true, `${name} is a system message`)
+    t.ok(m.payload.properties.payload.properties, `${name} has a payload schema`)
+    const inbound = name === '__pong__' || name === '__refresh_auth__'
+    t.ok(operationFor(doc, inbound ? 'receive' : 'send', name), `${name} has an operation`)
+  }
+  const error = message(doc, '__error__').payload.properties.payload
+  t.same(error.required, ['code', 'message', 'request_id', 'details'])
+  t.same(error.properties.code.anyOf[0].enum, Object.keys(WIRE_ERRORS).sort())
+  t.same(Object.keys(message(doc, '__error__')['x-socketspec-error-codes']), Object.keys(WIRE_ERRORS).sort())
+  t.same(Object.keys(message(doc, '__connect__').payload.properties.payload.properties), ['connection_id', 'namespace', 'heartbeat_interval', 'session_expires_at'])
+  t.match(message(doc, '__ping__').payload.properties.payload.properties.ts.description, /epoch milliseconds/)
+  t.same(operationFor(doc, 'receive', '__refresh_auth__').reply.messages.map((r: Json) => deref(doc, deref(doc, r.$ref).$ref).name), ['__auth_refreshed__', '__error__'])
+
+  t.same(doc.components.securitySchemes.bearer, {
+    type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: doc.components.securitySchemes.bearer.description
+  })
+  t.same({ ...doc.components.securitySchemes.queryToken, description: undefined }, { type: 'httpApiKey', in: 'query', name: 'token', description: undefined })
+})
+
+t.test('events without a payload schema', async (t) => {
+  const doc: Json = buildAsyncApi(input([ev({ name: 'ping-me' }), ev({ name: 'hello', emits: [{ event: 'hi' }], broadcasts: [{ event: 'joined', room: 'lobby' }] })], { auth: {} }))
+  t.same(await errorsOf(doc), [])
+  t.same(message(doc, 'ping-me').payload.properties.payload, { description: 'Any JSON value.' })
+  t.same(message(doc, 'hi').payload.properties.payload, { description: 'Any JSON value.' })
+  t.notOk(doc.components.securitySchemes.bearer.bearerFormat, 'no JWT hint for other auth kinds')
+  t.equal(doc.info['x-socketspec-auth'], 'custom')
+  t.equal(operationFor(doc, 'receive', 'ping-me')['x-socketspec-ordered'], false)
+  t.notOk(operationFor(doc, 'receive', 'ping-me').reply)
+})
+
+t.test('the document is deterministic and keeps registration order', async (t) => {
+  const a = JSON.stringify(buildAsyncApi(input(everyOption, { auth: { kind: 'jwt' } })))
+  const b = JSON.stringify(buildAsyncApi(input(everyOption, { auth: { kind: 'jwt' } })))
+  t.equal(a, b)
+  const doc: Json = JSON.parse(a)
+  const names = Object.values<Json>(doc.components.messages).map((m) => m.name)
+  t.same(names.slice(0, 3), ['chat:send', 'echo', 'ping-me'])
+  t.same(names.slice(-SYSTEM.length), SYSTEM)
+})
+
+t.test('namespaces get their own channel id and address', async (t) => {
+  const doc: Json = buildAsyncApi(input([ev({ name: 'x' })], { path: '/admin/ws', namespace: '/admin' }))
+  t.same(Object.keys(doc.channels), ['admin'])
+  t.equal(doc.channels.admin.address, '/admin/ws')
+  t.equal(doc.channels.admin['x-socketspec-namespace'], '/admin')
+  t.same(await errorsOf(doc), [])
+})
