@@ -1,0 +1,387 @@
+import t from 'tap'
+import { execFile } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { Parser, DiagnosticSeverity } from '@asyncapi/parser'
+import { main } from '../lib/cli/main.js'
+import { packageNameFromDir, packageNameProblems } from '../lib/cli/package-name.js'
+
+const execFileP = promisify(execFile)
+const root = resolve(fileURLToPath(import.meta.url), '../..')
+const fixtures = join(root, 'test/fixtures/cli')
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+
+interface Run { code: number, stdout: string, stderr: string }
+
+/** Run the CLI in process with captured output. */
+async function run (args: string[], cwd = root): Promise<Run> {
+  let stdout = ''
+  let stderr = ''
+  const code = await main(args, {
+    cwd,
+    stdout: { write: (s: string) => { stdout += s } },
+    stderr: { write: (s: string) => { stderr += s } }
+  })
+  return { code, stdout, stderr }
+}
+
+/** Parse an AsyncAPI document and return its error-severity diagnostics. */
+async function asyncapiErrors (json: string) {
+  const { document, diagnostics } = await new Parser().parse(json)
+  return { document, errors: diagnostics.filter((d) => d.severity === DiagnosticSeverity.Error) }
+}
+
+t.test('help', async (t) => {
+  for (const args of [[], ['--help'], ['-h'], ['help']]) {
+    const r = await run(args)
+    t.equal(r.code, 0, args.join(' '))
+    t.match(r.stdout, /Usage: socketspec <command>/)
+    t.match(r.stdout, /init <dir>/)
+    t.match(r.stdout, /asyncapi <module>/)
+    t.equal(r.stderr, '')
+  }
+  for (const args of [['init', '--help'], ['help', 'init'], ['init', '-h']]) {
+    const r = await run(args)
+    t.equal(r.code, 0)
+    t.match(r.stdout, /Usage: socketspec init <dir>/)
+    t.match(r.stdout, /--auth <jwt\|none>/)
+  }
+  for (const args of [['asyncapi', '--help'], ['help', 'asyncapi']]) {
+    const r = await run(args)
+    t.equal(r.code, 0)
+    t.match(r.stdout, /Usage: socketspec asyncapi <module>/)
+    t.match(r.stdout, /--out <file>/)
+  }
+})
+
+t.test('version comes from package.json', async (t) => {
+  for (const flag of ['--version', '-v']) {
+    const r = await run([flag])
+    t.equal(r.code, 0)
+    t.equal(r.stdout, `${pkg.version}\n`)
+  }
+})
+
+t.test('bad usage exits 2 with a message on stderr', async (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [['bogus'], /unknown command 'bogus'/],
+    [['--nope'], /unknown option '--nope'/],
+    [['--version', 'extra'], /unexpected argument 'extra'/],
+    [['help', 'nope'], /unknown command 'nope'/],
+    [['help', 'init', 'more'], /unexpected argument 'more'/],
+    [['init'], /missing the directory/],
+    [['init', 'a', 'b'], /unexpected argument 'b'/],
+    [['init', 'a', '--bad'], /socketspec init: unknown option '--bad'/],
+    [['init', 'a', '--name'], /--name <value>' argument missing/],
+    [['init', 'a', '--force=yes'], /'--force' does not take an argument/],
+    [['init', 'a', '--auth', 'oauth'], /--auth must be 'jwt' or 'none', got 'oauth'/],
+    [['asyncapi'], /missing the app module/],
+    [['asyncapi', 'a.js', 'b.js'], /unexpected argument 'b.js'/],
+    [['asyncapi', 'a.js', '--out'], /--out <value>' argument missing/],
+    [['asyncapi', 'a.js', '--out='], /--out needs a file name/],
+    [['asyncapi', 'a.js', '--pretty'], /unknown option '--pretty'/]
+  ]
+  for (const [args, message] of cases) {
+    const r = await run(args)
+    t.equal(r.code, 2, args.join(' '))
+    t.match(r.stderr, message, args.join(' '))
+    t.match(r.stderr, /Run 'socketspec( \w+)? --help' for usage/)
+    t.equal(r.stdout, '')
+  }
+})
+
+t.test('the bin entry runs as a child process', async (t) => {
+  const bin = join(root, 'lib/cli/index.ts')
+  t.match(readFileSync(bin, 'utf8'), /^#!\/usr\/bin\/env node\n/, 'has a shebang')
+  const ok = await execFileP(process.execPath, ['--import', 'tsx', bin, '--version'], { cwd: root })
+  t.equal(ok.stdout.trim(), pkg.version)
+  const bad = await execFileP(process.execPath, ['--import', 'tsx', bin, 'nope'], { cwd: root }).then(
+    () => t.fail('should exit non-zero'),
+    (err) => err
+  )
+  t.equal(bad.code, 2)
+  t.match(bad.stderr, /unknown command 'nope'/)
+})
+
+t.test('package names', async (t) => {
+  t.same(packageNameProblems('my-app'), [])
+  t.same(packageNameProblems('@acme/chat-server'), [])
+  t.same(packageNameProblems('socket.app_2'), [])
+  t.match(packageNameProblems(''), [/empty/])
+  t.match(packageNameProblems('My-App'), [/capital letters/])
+  t.match(packageNameProblems('.hidden'), [/period/])
+  t.match(packageNameProblems('_private'), [/underscore/])
+  t.match(packageNameProblems('has space'), [/URL-friendly/])
+  t.match(packageNameProblems('http'), [/core module/])
+  t.match(packageNameProblems('node_modules'), [/not a valid package name/])
+  t.match(packageNameProblems('@scope'), [/@scope\/name/])
+  t.match(packageNameProblems('@scope/_x'), [/after the scope/])
+  t.match(packageNameProblems('wow!'), [/special characters/])
+  t.match(packageNameProblems('a'.repeat(215)), [/214/])
+  t.equal(packageNameFromDir('My Chat App'), 'my-chat-app')
+  t.equal(packageNameFromDir('__'), undefined)
+  t.equal(packageNameFromDir('fs'), undefined)
+})
+
+function readJson (file: string) {
+  return JSON.parse(readFileSync(file, 'utf8'))
+}
+
+const scaffoldFiles = [
+  'package.json', 'tsconfig.json', '.taprc', '.gitignore', 'README.md', 'app.ts',
+  'plugins/socketspec.ts', 'events/echo.ts', 'events/chat.ts',
+  'test/tsconfig.json', 'test/helper.ts', 'test/echo.test.ts', 'test/chat.test.ts', 'test/docs.test.ts'
+]
+
+t.test('init writes the fastify-cli layout', async (t) => {
+  const cwd = t.testdir({})
+  const r = await run(['init', 'My App'], cwd)
+  t.equal(r.code, 0, r.stderr)
+  const dir = join(cwd, 'My App')
+  for (const file of scaffoldFiles) t.ok(existsSync(join(dir, file)), `${file} written`)
+  t.match(r.stdout, "cd 'My App' && npm install && npm test && npm start")
+
+  const app = readJson(join(dir, 'package.json'))
+  t.equal(app.name, 'my-app', 'name derived from the directory')
+  t.equal(app.type, 'module')
+  t.equal(app.scripts.build, 'tsc')
+  t.equal(app.scripts.start, 'npm run build && fastify start -l info dist/app.js')
+  t.equal(app.scripts.test, 'tap')
+  t.equal(app.dependencies.socketspec, `^${pkg.version}`)
+  t.equal(app.dependencies.fastify, pkg.dependencies.fastify)
+  t.equal(app.dependencies['fastify-plugin'], pkg.dependencies['fastify-plugin'])
+  t.equal(app.dependencies['@sinclair/typebox'], pkg.dependencies['@sinclair/typebox'])
+  t.match(app.dependencies['fastify-cli'], /^\^\d+\./)
+  for (const dev of ['typescript', 'tap', 'tsx', '@types/node']) t.equal(app.devDependencies[dev], pkg.devDependencies[dev], dev)
+  t.notOk(app.devDependencies['fast-jwt'])
+
+  const tsconfig = readJson(join(dir, 'tsconfig.json'))
+  t.equal(tsconfig.compilerOptions.outDir, 'dist')
+  t.equal(tsconfig.compilerOptions.module, 'NodeNext')
+
+  const appTs = readFileSync(join(dir, 'app.ts'), 'utf8')
+  t.match(appTs, /export const options/)
+  t.match(appTs, /export default app/)
+  t.match(appTs, /async function app \(fastify, opts\)/)
+  t.match(appTs, /register\(echoEvents\)/)
+  t.match(appTs, /register\(chatEvents\)/)
+
+  const plugin = readFileSync(join(dir, 'plugins/socketspec.ts'), 'utf8')
+  t.match(plugin, "import fp from 'fastify-plugin'")
+  t.match(plugin, 'docs: true')
+  t.notMatch(plugin, /jwtAuth|redisBackend/)
+
+  t.match(readFileSync(join(dir, 'events/echo.ts'), 'utf8'), /socket\.on\('echo'/)
+  const chat = readFileSync(join(dir, 'events/chat.ts'), 'utf8')
+  for (const event of ['join_room', 'send_message', 'leave_room']) t.match(chat, `socket.on('${event}'`)
+  t.match(chat, /conn\.join\(/)
+  t.match(chat, /rooms\.broadcast\(/)
+  t.match(readFileSync(join(dir, 'test/helper.ts'), 'utf8'), "from 'socketspec/testing'")
+  t.match(readFileSync(join(dir, '.taprc'), 'utf8'), '--import=tsx')
+  t.match(readFileSync(join(dir, '.gitignore'), 'utf8'), 'node_modules/')
+  t.match(readFileSync(join(dir, 'README.md'), 'utf8'), '# my-app')
+})
+
+t.test('init --auth jwt --redis --name', async (t) => {
+  const cwd = t.testdir({})
+  const r = await run(['init', 'svc', '--auth', 'jwt', '--redis', '--name', '@acme/svc'], cwd)
+  t.equal(r.code, 0, r.stderr)
+  t.match(r.stdout, 'cd svc && npm install && npm test && npm start')
+  const dir = join(cwd, 'svc')
+  const app = readJson(join(dir, 'package.json'))
+  t.equal(app.name, '@acme/svc')
+  t.equal(app.devDependencies['fast-jwt'], pkg.dependencies['fast-jwt'])
+  const plugin = readFileSync(join(dir, 'plugins/socketspec.ts'), 'utf8')
+  t.match(plugin, "import socketspec, { jwtAuth, redisBackend } from 'socketspec'")
+  t.match(plugin, "process.env.JWT_SECRET ?? 'dev-secret-change-me'")
+  t.match(plugin, "auth: jwtAuth({ secret: jwtSecret, algorithm: 'HS256' })")
+  t.match(plugin, "backend: process.env.REDIS_URL !== undefined ? redisBackend({ url: process.env.REDIS_URL }) : 'memory'")
+  t.match(readFileSync(join(dir, 'test/helper.ts'), 'utf8'), /createSigner/)
+  t.match(readFileSync(join(dir, 'test/echo.test.ts'), 'utf8'), /AUTH_ERROR/)
+  t.match(readFileSync(join(dir, 'README.md'), 'utf8'), /JWT_SECRET[\s\S]*REDIS_URL/)
+})
+
+t.test('init --auth none is the default', async (t) => {
+  const cwd = t.testdir({})
+  const r = await run(['init', 'a', '--auth', 'none'], cwd)
+  t.equal(r.code, 0)
+  t.notMatch(readFileSync(join(cwd, 'a/plugins/socketspec.ts'), 'utf8'), /jwtAuth/)
+})
+
+t.test('init refuses a non-empty directory unless --force', async (t) => {
+  const cwd = t.testdir({
+    taken: { 'notes.txt': 'keep me', 'app.ts': 'old' },
+    repo: { '.git': { HEAD: 'ref: refs/heads/main\n' } },
+    'a-file': 'not a directory'
+  })
+  const refused = await run(['init', 'taken'], cwd)
+  t.equal(refused.code, 1)
+  t.match(refused.stderr, /is not empty.*--force/)
+  t.equal(readFileSync(join(cwd, 'taken/app.ts'), 'utf8'), 'old', 'nothing written')
+  t.notOk(existsSync(join(cwd, 'taken/package.json')))
+
+  const forced = await run(['init', 'taken', '--force'], cwd)
+  t.equal(forced.code, 0, forced.stderr)
+  t.match(readFileSync(join(cwd, 'taken/app.ts'), 'utf8'), /export default app/, 'scaffold file overwritten')
+  t.equal(readFileSync(join(cwd, 'taken/notes.txt'), 'utf8'), 'keep me', 'other files kept')
+
+  const git = await run(['init', 'repo'], cwd)
+  t.equal(git.code, 0, 'a directory holding only .git counts as empty')
+  t.ok(existsSync(join(cwd, 'repo/package.json')))
+
+  const file = await run(['init', 'a-file', '--force'], cwd)
+  t.equal(file.code, 1)
+  t.match(file.stderr, /exists and is not a directory/)
+})
+
+t.test('init validates the package name', async (t) => {
+  const cwd = t.testdir({})
+  for (const name of ['Bad Name', 'UPPER', '.dot', 'fs']) {
+    const r = await run(['init', 'x', '--name', name], cwd)
+    t.equal(r.code, 2, name)
+    t.match(r.stderr, `invalid package name '${name}'`)
+  }
+  const underived = await run(['init', '___'], cwd)
+  t.equal(underived.code, 2)
+  t.match(underived.stderr, /cannot derive a package name.*--name/)
+  t.notOk(existsSync(join(cwd, 'x')), 'nothing written on a bad name')
+  const ok = await run(['init', '.', '--name', 'here'], join(cwd, 'fresh-dir-made-below'))
+  t.equal(ok.code, 0, 'writes into the current directory, creating it when missing')
+  t.match(ok.stdout, 'cd . && npm install')
+})
+
+t.test('asyncapi prints the document of a plugin module', async (t) => {
+  const r = await run(['asyncapi', 'test/fixtures/cli/plugin-app.ts'])
+  t.equal(r.code, 0, r.stderr)
+  t.equal(r.stderr, '')
+  const doc = JSON.parse(r.stdout)
+  t.equal(doc.asyncapi, '3.0.0')
+  t.match(r.stdout, /\n {2}"asyncapi"/, 'pretty printed')
+  const names = Object.values(doc.components.messages as Record<string, { name: string }>).map((m) => m.name)
+  t.ok(names.includes('echo'))
+  t.ok(names.includes('echo_response'))
+  const { errors } = await asyncapiErrors(r.stdout)
+  t.same(errors, [], 'valid per @asyncapi/parser')
+})
+
+t.test('asyncapi --out writes the document to a file', async (t) => {
+  const cwd = t.testdir({})
+  const r = await run(['asyncapi', join(fixtures, 'plugin-app.ts'), '--out', 'docs/asyncapi.json'], cwd)
+  t.equal(r.code, 0, r.stderr)
+  t.equal(r.stdout, '')
+  const out = join(cwd, 'docs/asyncapi.json')
+  t.match(r.stderr, `written to ${out}`)
+  const json = readFileSync(out, 'utf8')
+  t.equal(JSON.parse(json).asyncapi, '3.0.0')
+  const { errors } = await asyncapiErrors(json)
+  t.same(errors, [])
+})
+
+t.test('asyncapi loads an app factory with a renamed decorator', async (t) => {
+  const r = await run(['asyncapi', 'test/fixtures/cli/factory-app.ts'])
+  t.equal(r.code, 0, r.stderr)
+  const doc = JSON.parse(r.stdout)
+  t.equal(doc.info.title, 'Factory app')
+  t.equal(doc.info.version, '2.0.0')
+  const names = Object.values(doc.components.messages as Record<string, { name: string }>).map((m) => m.name)
+  t.ok(names.includes('add') && names.includes('sum'))
+  t.same((await asyncapiErrors(r.stdout)).errors, [])
+
+  const named = await run(['asyncapi', 'test/fixtures/cli/factory-app.ts', '--decorator', 'events'])
+  t.equal(named.code, 0)
+  t.same(JSON.parse(named.stdout), doc)
+
+  const wrong = await run(['asyncapi', 'test/fixtures/cli/factory-app.ts', '--decorator', 'socket'])
+  t.equal(wrong.code, 1)
+  t.match(wrong.stderr, /no 'socket' decorator with an asyncapi\(\) function/)
+})
+
+t.test('asyncapi tells a one-argument plugin from a factory', async (t) => {
+  const r = await run(['asyncapi', 'test/fixtures/cli/one-arg-plugin.ts'])
+  t.equal(r.code, 0, r.stderr)
+  t.match(r.stdout, '"ping_me"')
+})
+
+t.test('asyncapi uses a named buildApp export when there is no default export', async (t) => {
+  const r = await run(['asyncapi', 'test/fixtures/cli/build-app-export.js'])
+  t.equal(r.code, 0, r.stderr)
+  t.match(r.stdout, '"hello"')
+})
+
+t.test('asyncapi finds registrations in encapsulated contexts', async (t) => {
+  const r = await run(['asyncapi', 'test/fixtures/cli/namespaces.ts'])
+  t.equal(r.code, 0, r.stderr)
+  t.match(r.stderr, /2 socketspec registrations found/)
+  t.match(r.stdout, '"first"')
+  t.notMatch(r.stdout, '"second"')
+})
+
+t.test('asyncapi fails clearly', async (t) => {
+  const cases: Array<[string, RegExp]> = [
+    ['test/fixtures/cli/no-socketspec.ts', /does not register socketspec/],
+    ['test/fixtures/cli/no-default.ts', /has no default export that is a Fastify plugin or an app factory/],
+    ['test/fixtures/cli/throws-on-import.ts', /cannot load .*throws-on-import\.ts: boom at import/],
+    ['test/fixtures/cli/failing-plugin.ts', /failed to start: database unreachable/],
+    ['test/fixtures/cli/missing.js', /cannot find .*missing\.js/]
+  ]
+  for (const [file, message] of cases) {
+    const r = await run(['asyncapi', file])
+    t.equal(r.code, 1, file)
+    t.match(r.stderr, message, file)
+    t.equal(r.stdout, '')
+  }
+})
+
+// The scaffold, written by `init`, type-checks and passes its own tests against
+// the current sources: tsconfig `paths` point 'socketspec' at lib/ (tsx honours
+// them at run time), node_modules resolve through the repository's.
+for (const variant of [[], ['--auth', 'jwt', '--redis']]) {
+  t.test(`the scaffold (${variant.join(' ') || 'defaults'}) type-checks and passes its tests`, async (t) => {
+    const cwd = join(root, '.tap/scaffolds')
+    mkdirSync(cwd, { recursive: true })
+    const name = `scaffold-${process.pid}-${variant.length}`
+    const dir = join(cwd, name)
+    t.teardown(() => execFileP('rm', ['-rf', dir]))
+    const r = await run(['init', name, '--force', ...variant], cwd)
+    t.equal(r.code, 0, r.stderr)
+
+    const tsconfig = join(dir, 'tsconfig.local.json')
+    writeFileSync(tsconfig, JSON.stringify({
+      extends: './test/tsconfig.json',
+      compilerOptions: {
+        rootDir: root,
+        baseUrl: '.',
+        paths: {
+          socketspec: [join(root, 'lib/index.ts')],
+          'socketspec/testing': [join(root, 'lib/testing.ts')]
+        }
+      },
+      include: ['app.ts', 'plugins/**/*.ts', 'events/**/*.ts', 'test/**/*.ts']
+    }))
+    const tsc = join(root, 'node_modules/typescript/bin/tsc')
+    const checked = await execFileP(process.execPath, [tsc, '--noEmit', '-p', tsconfig], { cwd: dir }).then(
+      () => ({ ok: true, out: '' }),
+      (err) => ({ ok: false, out: String(err.stdout) })
+    )
+    t.ok(checked.ok, 'tsc --noEmit passes')
+    if (!checked.ok) t.comment(checked.out.split('\n').filter((l) => l.startsWith('app') || l.startsWith('plugins') || l.startsWith('events') || l.startsWith('test')).join('\n'))
+
+    const env: NodeJS.ProcessEnv = { ...process.env, TSX_TSCONFIG_PATH: tsconfig }
+    delete env.JWT_SECRET
+    delete env.REDIS_URL
+    for (const file of ['test/echo.test.ts', 'test/chat.test.ts', 'test/docs.test.ts']) {
+      const res = await execFileP(process.execPath, ['--import', 'tsx', file], {
+        cwd: dir,
+        env,
+        timeout: 60_000
+      }).then(
+        (out) => ({ ok: true, out: out.stdout }),
+        (err) => ({ ok: false, out: `${err.stdout}\n${err.stderr}` })
+      )
+      t.ok(res.ok, `${file} passes`)
+      if (!res.ok) t.comment(res.out)
+    }
+  })
+}
