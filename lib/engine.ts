@@ -95,6 +95,7 @@ export class Engine {
     const auth = this.opts.auth
     if (auth !== undefined) {
       let init = null
+      let refusal: SocketError | null = null
       let timer: NodeJS.Timeout | undefined
       try {
         const { token } = extractToken(conn.headers, conn.query)
@@ -103,6 +104,8 @@ export class Engine {
           new Promise<null>((resolve) => { timer = setTimeout(resolve, AUTH_TIMEOUT_MS, null); timer.unref() })
         ])
       } catch (err) {
+        // A SocketError AUTH_ERROR from the backend carries a safe reason (expired, invalid_signature...).
+        if (isSocketError(err) && err.code === ErrorCode.AUTH_ERROR) refusal = err
         conn.log.debug({ err: { message: (err as Error)?.message } }, 'authentication refused')
         init = null
       } finally {
@@ -111,7 +114,7 @@ export class Engine {
       if (conn[kState] !== ConnState.PENDING) return
       if (init === null || init === undefined) {
         this.countError(ErrorCode.AUTH_ERROR)
-        this.writeError(conn, ErrorCode.AUTH_ERROR, WIRE_ERRORS.AUTH_ERROR.message, {}, undefined, randomUUID())
+        this.writeError(conn, ErrorCode.AUTH_ERROR, refusal?.message ?? WIRE_ERRORS.AUTH_ERROR.message, refusal?.details ?? {}, undefined, randomUUID())
         this.close(conn, CloseCode.AUTH_ERROR, 'auth_error')
         return
       }

@@ -1,6 +1,7 @@
 import { Ajv } from 'ajv'
 import { OptionsSchema, SessionOptionsSchema } from '../schemas/options.js'
 import { FST_SOCKETSPEC_INVALID_OPTION } from './errors.js'
+import { resolveAuth } from './auth/index.js'
 import type { AuthBackend, RateLimitConfig, SessionConfig, StaticRoom } from './types.js'
 import type { BackendAdapter } from './backends/types.js'
 
@@ -98,10 +99,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     const e = validateSession.errors![0]
     throw new FST_SOCKETSPEC_INVALID_OPTION('session.' + optionName(e.instancePath, e.params as Record<string, unknown>), e.message ?? 'is invalid')
   }
-  const auth = opts.auth
-  if (auth !== undefined && (auth === null || typeof auth !== 'object' || typeof (auth as AuthBackend).authenticate !== 'function')) {
-    throw new FST_SOCKETSPEC_INVALID_OPTION('auth', 'must be jwtAuth(...), apiKeyAuth(...) or an object with an authenticate(req) function')
-  }
+  opts.auth = resolveAuth(opts.auth)
   const backend = opts.backend ?? 'memory'
   if (backend !== 'memory') {
     const b = backend as Partial<BackendAdapter>

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import sjson from 'secure-json-parse'
 import type { Connection } from './connection.js'
-import type { Engine } from './engine.js'
+import { isSocketError, type Engine } from './engine.js'
 import type { CompiledEvent } from './registry.js'
 import { toIssues } from './registry.js'
 import { CloseCode, ErrorCode } from './errors.js'
@@ -204,14 +204,16 @@ async function refreshAuth (engine: Engine, conn: Connection, payload: any, clie
     return
   }
   let init = null
+  let details: Record<string, unknown> = {}
   try {
     init = await auth.authenticate({ headers: conn.headers, query: conn.query, token })
-  } catch {
+  } catch (err) {
+    if (isSocketError(err) && err.code === ErrorCode.AUTH_ERROR) details = err.details
     init = null
   }
   if (conn[kState] !== OPEN) return
   if (init === null || init === undefined) {
-    engine.sendError(conn, ErrorCode.AUTH_ERROR, 'Refresh token rejected; the current session lasts until its token expires', {}, clientId, undefined)
+    engine.sendError(conn, ErrorCode.AUTH_ERROR, 'Refresh token rejected; the current session lasts until its token expires', details, clientId, undefined)
     return
   }
   conn.identity = normalizeIdentity(init)

@@ -1,0 +1,79 @@
+import WebSocket from 'ws'
+import type { FastifyInstance } from 'fastify'
+import type { Test } from 'tap'
+
+export interface Frame { event: string, payload: any, id?: string }
+
+/** A real `ws` client with an inbox: `next()` waits for the next frame (optionally of one event). */
+export class WsClient {
+  readonly frames: Frame[] = []
+  readonly closed: Promise<{ code: number, reason: string }>
+  private readonly inbox: Frame[] = []
+  private waiters: Array<{ event?: string, resolve: (f: Frame) => void, reject: (e: Error) => void }> = []
+  private closeInfo: { code: number, reason: string } | null = null
+
+  constructor (readonly ws: WebSocket, opts: { answerPings?: boolean } = {}) {
+    ws.on('message', (data) => {
+      const f = JSON.parse(data.toString()) as Frame
+      this.frames.push(f)
+      if (f.event === '__ping__' && opts.answerPings === true) {
+        ws.send(JSON.stringify({ event: '__pong__', payload: {} }))
+        return
+      }
+      const i = this.waiters.findIndex(w => w.event === undefined || w.event === f.event)
+      if (i !== -1) this.waiters.splice(i, 1)[0].resolve(f)
+      else this.inbox.push(f)
+    })
+    this.closed = new Promise(resolve => {
+      ws.on('close', (code, reason) => {
+        this.closeInfo = { code, reason: reason.toString() }
+        for (const w of this.waiters.splice(0)) w.reject(new Error(`closed ${code} while waiting for ${w.event ?? 'a frame'}`))
+        resolve(this.closeInfo)
+      })
+    })
+    ws.on('error', () => {})
+  }
+
+  next (event?: string, timeout = 3000): Promise<Frame> {
+    const i = this.inbox.findIndex(f => event === undefined || f.event === event)
+    if (i !== -1) return Promise.resolve(this.inbox.splice(i, 1)[0])
+    if (this.closeInfo !== null) return Promise.reject(new Error(`closed ${this.closeInfo.code} while waiting for ${event ?? 'a frame'}`))
+    return new Promise((resolve, reject) => {
+      const w = { event, resolve, reject }
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter(x => x !== w)
+        reject(new Error(`timeout waiting for ${event ?? 'a frame'}`))
+      }, timeout)
+      w.resolve = (f) => { clearTimeout(timer); resolve(f) }
+      w.reject = (e) => { clearTimeout(timer); reject(e) }
+      this.waiters.push(w)
+    })
+  }
+
+  send (event: string, payload: unknown = {}, id?: string): void {
+    this.ws.send(JSON.stringify(id === undefined ? { event, payload } : { event, payload, id }))
+  }
+}
+
+/** Listen on a loopback port and return the ws URL of `path`. */
+export async function listen (t: Test, app: FastifyInstance, path = '/ws'): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const addr = app.server.address() as { port: number }
+  return `ws://127.0.0.1:${addr.port}${path}`
+}
+
+/** Open a ws client; resolves on 'open' (or rejects on an HTTP refusal with `statusCode`). */
+export function open (t: Test, url: string, options: WebSocket.ClientOptions & { protocols?: string[], answerPings?: boolean } = {}): Promise<WsClient> {
+  const { protocols, answerPings, ...rest } = options
+  const ws = new WebSocket(url, protocols ?? [], rest)
+  const client = new WsClient(ws, { answerPings })
+  t.teardown(() => { if (ws.readyState <= 1) ws.terminate() })
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(client))
+    ws.once('unexpected-response', (_req, res) => {
+      reject(Object.assign(new Error('HTTP ' + String(res.statusCode)), { statusCode: res.statusCode }))
+      ws.terminate()
+    })
+    ws.once('error', reject)
+  })
+}
