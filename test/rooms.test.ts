@@ -1,63 +1,13 @@
 import t from 'tap'
-import type { FastifyBaseLogger } from 'fastify'
 import { RoomManager, type RoomMember } from '../lib/rooms.js'
 import { memoryBackend } from '../lib/backends/memory.js'
 import { redisBackend } from '../lib/backends/redis.js'
 import type { BackendAdapter } from '../lib/backends/types.js'
 import { SocketError } from '../lib/errors.js'
 import { startRedis } from './helpers/redis.js'
+import { FakeMember, testLogger, type TestLogger } from './helpers/rooms.js'
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0]
-
-/** A connection stand-in: records the frames it is sent. */
-class FakeMember implements RoomMember {
-  readonly rooms = new Set<string>()
-  open = true
-  readonly frames: string[] = []
-  #read = 0
-  #waiter: ((frame: string) => void) | null = null
-
-  constructor (readonly id: string) {}
-
-  send (frame: string): void {
-    this.frames.push(frame)
-    if (this.#waiter !== null) {
-      const waiter = this.#waiter
-      this.#waiter = null
-      this.#read++
-      waiter(frame)
-    }
-  }
-
-  /** The next frame not read yet, waiting for it up to `ms`. */
-  next (ms = 2000): Promise<string> {
-    if (this.#read < this.frames.length) return Promise.resolve(this.frames[this.#read++])
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiter = null
-        reject(new Error(`${this.id}: no frame within ${ms} ms`))
-      }, ms)
-      this.#waiter = (frame) => {
-        clearTimeout(timer)
-        resolve(frame)
-      }
-    })
-  }
-}
-
-type LogEntry = { level: string, obj: unknown, msg?: string }
-type TestLogger = FastifyBaseLogger & { entries: LogEntry[] }
-
-function testLogger (): TestLogger {
-  const entries: LogEntry[] = []
-  const log: Record<string, unknown> = { level: 'info', entries }
-  for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace']) {
-    log[level] = (obj: unknown, msg?: string) => { entries.push({ level, obj, msg }) }
-  }
-  log.silent = () => {}
-  log.child = () => log
-  return log as unknown as TestLogger
-}
 
 interface NodeOptions {
   staticRooms?: Array<string | { name: string, description?: string }>

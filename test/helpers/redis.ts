@@ -30,14 +30,14 @@ export function redisUnavailableReason (): string | null {
  * resolve null after printing why when the binary is missing. Under CI=true a
  * missing binary fails the test instead.
  */
-export async function startRedis (t: Tap): Promise<RedisServer | null> {
+export async function startRedis (t: Tap, opts: { port?: number } = {}): Promise<RedisServer | null> {
   const reason = redisUnavailableReason()
   if (reason !== null) {
     if (process.env.CI === 'true') throw new Error(`Redis tests must run in CI: ${reason}`)
     t.comment(`skipping Redis tests: ${reason}`)
     return null
   }
-  const port = await freePort()
+  const port = opts.port ?? await freePort()
   let child: ChildProcess | null = await spawnRedis(port)
   const server: RedisServer = {
     url: `redis://127.0.0.1:${port}`,
@@ -100,7 +100,8 @@ function ping (port: number): Promise<boolean> {
   })
 }
 
-function freePort (): Promise<number> {
+/** A loopback TCP port nobody listens on right now. */
+export function freePort (): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)

@@ -1,0 +1,325 @@
+import t from 'tap'
+import { Redis } from 'ioredis'
+import { RoomManager } from '../lib/rooms.js'
+import { memoryBackend, redisBackend, resolveBackend, type BackendAdapter, type BackendContext } from '../lib/backends/index.js'
+import { freePort, startRedis, type RedisServer } from './helpers/redis.js'
+import { FakeMember, testLogger, waitFor, type TestLogger } from './helpers/rooms.js'
+
+type Test = Parameters<Parameters<typeof t.test>[0]>[0]
+type Node = RoomManager<FakeMember> & { log: TestLogger }
+
+let ids = 0
+const member = (name: string): FakeMember => new FakeMember(`${name}-${++ids}`)
+
+async function node (t: Test, backend: BackendAdapter, heartbeatInterval = 1, namespace = '/'): Promise<Node> {
+  const log = testLogger()
+  const rooms = new RoomManager<FakeMember>({ namespace, backend, log })
+  await rooms.start({ heartbeatInterval })
+  t.teardown(() => rooms.stop())
+  return Object.assign(rooms, { log })
+}
+
+function context (namespace: string, overrides: Partial<BackendContext> = {}): BackendContext {
+  return {
+    namespace,
+    nodeId: `node-${++ids}`,
+    log: testLogger(),
+    heartbeatInterval: 1,
+    deliverRoom: () => 0,
+    deliverAll: () => 0,
+    deliverConnection: () => false,
+    localConnections: () => [],
+    localMemberships: () => [],
+    ...overrides
+  }
+}
+
+t.test('resolveBackend', async (t) => {
+  t.equal(resolveBackend(undefined).name, 'memory')
+  t.equal(resolveBackend('memory').name, 'memory')
+  t.not(resolveBackend('memory'), resolveBackend('memory'), 'a fresh memory backend per registration')
+  const custom = memoryBackend()
+  t.equal(resolveBackend(custom), custom, 'an adapter object is used as is')
+  for (const bad of ['redis', 42, null, {}, { ...custom, name: 'x' }]) {
+    t.throws(() => resolveBackend(bad), { code: 'FST_SOCKETSPEC_INVALID_OPTION' }, `rejects ${JSON.stringify(bad)}`)
+  }
+})
+
+t.test('memory backend: namespaces are isolated, each served once', async (t) => {
+  const backend = memoryBackend()
+  t.equal(backend.name, 'memory')
+  await backend.start(context('/a'))
+  await backend.start(context('/b'))
+  await t.rejects(backend.start(context('/a')), { code: 'FST_SOCKETSPEC_INVALID_OPTION' })
+  await backend.addConnection('/a', 'c1')
+  await backend.join('/a', 'room', 'c1')
+  t.same(await backend.members('/a', 'room'), ['c1'])
+  t.same(await backend.members('/b', 'room'), [])
+  t.equal(await backend.exists('/b', 'room'), false)
+  t.same(await backend.rooms('/a'), ['room'])
+  t.same(await backend.rooms('/b'), [])
+  t.same(await backend.connections('/a'), ['c1'])
+  t.same(await backend.connections('/nope'), [])
+  t.same(await backend.members('/nope', 'room'), [])
+  await backend.leave('/a', 'room', 'c1')
+  await backend.leave('/a', 'room', 'c1')
+  await backend.leave('/nope', 'room', 'c1')
+  t.equal(await backend.exists('/a', 'room'), false)
+  await backend.removeConnection('/a', 'c1')
+  await backend.removeConnection('/nope', 'c1')
+  t.same(await backend.connections('/a'), [])
+  await backend.publishRoom('/a', 'room', 'f')
+  await backend.publishAll('/a', 'f')
+  await backend.publishConnection('/a', 'c1', 'f')
+  t.same(backend.stats(), { errors: 0, published: 0, received: 0 })
+  await backend.join('/b', 'x', 'c2')
+  await backend.stop('/b')
+  t.same(await backend.rooms('/b'), [], 'stop forgets the namespace')
+  await backend.start(context('/b'))
+  t.pass('a stopped namespace can start again')
+})
+
+t.test('memory backend through two RoomManagers of different namespaces', async (t) => {
+  const backend = memoryBackend()
+  const a = await node(t, backend, 1, '/a')
+  const b = await node(t, backend, 1, '/b')
+  const m = member('m')
+  await a.addConnection(m)
+  await a.join(m, 'room')
+  t.equal(await b.exists('room'), false)
+  t.same(await b.list(), [])
+  t.equal(await a.exists('room'), true)
+})
+
+t.test('redisBackend option validation', async (t) => {
+  t.throws(() => redisBackend({ keyPrefix: 5 as any }), { code: 'FST_SOCKETSPEC_INVALID_OPTION' })
+  t.throws(() => redisBackend({ url: 5 as any }), { code: 'FST_SOCKETSPEC_INVALID_OPTION' })
+  t.throws(() => redisBackend({ client: {} as any }), { code: 'FST_SOCKETSPEC_INVALID_OPTION' })
+  t.throws(() => redisBackend({ commandTimeout: -1 }), { code: 'FST_SOCKETSPEC_INVALID_OPTION' })
+  t.throws(() => redisBackend({ connectTimeout: Number.NaN }), { code: 'FST_SOCKETSPEC_INVALID_OPTION' })
+  const backend = redisBackend()
+  t.equal(backend.name, 'redis')
+  t.match(backend.stats(), { errors: 0, published: 0, received: 0, connected: 0 })
+  await t.rejects(backend.start(context('/', { heartbeatInterval: 0 })), { code: 'FST_SOCKETSPEC_INVALID_OPTION' })
+  await backend.stop('/')
+  t.same(await backend.members('/', 'x'), [], 'a namespace that is not started answers empty')
+})
+
+t.test('redis backend', async (t) => {
+  const redis = await startRedis(t)
+  if (redis === null) return
+  let prefixes = 0
+  const prefix = (): string => `backends-test-${++prefixes}:`
+  const admin = new Redis(redis.url, { maxRetriesPerRequest: 1, retryStrategy: (n) => Math.min(n * 50, 200) })
+  admin.on('error', () => {})
+  t.teardown(() => admin.disconnect())
+
+  /** Close every Redis connection named `name`, as if its process had died. */
+  async function killClients (name: string): Promise<number> {
+    const list = await admin.client('LIST') as string
+    const victims = list.split('\n').filter((line) => line.includes(` name=${name} `)).map((line) => /id=(\d+)/.exec(line)![1])
+    for (const id of victims) await admin.client('KILL', 'ID', id)
+    return victims.length
+  }
+
+  t.test('one adapter serves several namespaces, each once, isolated', async (t) => {
+    const keyPrefix = prefix()
+    const shared = redisBackend({ url: redis.url, keyPrefix })
+    const a1 = await node(t, shared, 1, '/a')
+    const b1 = await node(t, shared, 1, '/b')
+    await t.rejects(shared.start(context('/a')), { code: 'FST_SOCKETSPEC_INVALID_OPTION' })
+    const a2 = await node(t, redisBackend({ url: redis.url, keyPrefix }), 1, '/a')
+    const x = member('x')
+    const y = member('y')
+    await a2.addConnection(x)
+    await a2.join(x, 'room')
+    await b1.addConnection(y)
+    await b1.join(y, 'room')
+    t.same(await a1.members('room'), [x.id], 'namespace /a sees only its member')
+    t.same(await b1.members('room'), [y.id])
+    await a1.broadcast('room', 'for-a')
+    t.equal(await x.next(), 'for-a')
+    await b1.emitAll('for-b')
+    t.equal(await y.next(), 'for-b', 'the same node delivered locally')
+    await a1.broadcast('room', 'again-a')
+    t.equal(await x.next(), 'again-a', 'namespace /b traffic never reached /a')
+    await b1.stop()
+    t.equal(await a1.exists('room'), true, 'stopping one namespace keeps the other running')
+  })
+
+  t.test('key prefixes isolate deployments', async (t) => {
+    const n1 = await node(t, redisBackend({ url: redis.url, keyPrefix: prefix() }))
+    const n2 = await node(t, redisBackend({ url: redis.url, keyPrefix: prefix() }))
+    const a = member('a')
+    await n1.addConnection(a)
+    await n1.join(a, 'room')
+    t.equal(await n2.exists('room'), false)
+    t.same(await n2.connections(), [])
+  })
+
+  t.test('the client option is a template that is never used itself', async (t) => {
+    const template = new Redis(redis.url, { lazyConnect: true })
+    t.teardown(() => template.disconnect())
+    const keyPrefix = prefix()
+    const n1 = await node(t, redisBackend({ client: template, keyPrefix }))
+    const n2 = await node(t, redisBackend({ url: redis.url, keyPrefix }))
+    const a = member('a')
+    await n1.addConnection(a)
+    await n1.join(a, 'room')
+    t.same(await n2.members('room'), [a.id])
+    t.equal(template.status, 'wait', 'the template never connected')
+  })
+
+  t.test('stop removes this node from the cluster at once', async (t) => {
+    const keyPrefix = prefix()
+    const n1 = await node(t, redisBackend({ url: redis.url, keyPrefix }))
+    const backend2 = redisBackend({ url: redis.url, keyPrefix })
+    const n2 = await node(t, backend2)
+    const b = member('b')
+    await n2.addConnection(b)
+    await n2.join(b, 'room')
+    t.same(await n1.members('room'), [b.id])
+    t.match(backend2.stats(), { connected: 1 })
+    await n2.stop()
+    t.equal(await n1.exists('room'), false)
+    t.same(await n1.connections(), [])
+    t.match(backend2.stats(), { connected: 0 })
+    t.equal(await admin.exists(`${keyPrefix}/:node:${n2.nodeId}:alive`), 0)
+  })
+
+  t.test('the members of a dead node are purged within 2 x heartbeat', async (t) => {
+    const heartbeat = 0.2
+    const keyPrefix = prefix()
+    const n1 = await node(t, redisBackend({ url: redis.url, keyPrefix }), heartbeat)
+    const name = `dying-${++ids}`
+    const n2 = await node(t, redisBackend({ url: redis.url, keyPrefix, redisOptions: { connectionName: name, retryStrategy: () => null } }), heartbeat)
+    const a = member('a')
+    const b = member('b')
+    await n1.addConnection(a)
+    await n1.join(a, 'both')
+    await n2.addConnection(b)
+    await n2.join(b, 'both')
+    await n2.join(b, 'only-b')
+    t.same((await n1.members('both')).sort(), [a.id, b.id].sort())
+    t.equal(await killClients(name), 2, 'commands and pub/sub connections killed')
+    const elapsed = await waitFor(async () => (await n1.members('both')).length === 1, 2000)
+    t.ok(elapsed <= 2 * heartbeat * 1000 + 100, `purged after ${elapsed} ms (2 x heartbeat = ${2 * heartbeat * 1000} ms, +100 ms polling slack)`)
+    t.same(await n1.members('both'), [a.id])
+    t.equal(await n1.exists('only-b'), false, 'rooms left empty vanish')
+    t.notOk((await n1.list()).includes('only-b'))
+    t.same(await n1.connections(), [a.id])
+    t.equal(await admin.sismember(`${keyPrefix}/:nodes`, n2.nodeId), 0)
+    t.ok(n1.backendStats().purgedNodes >= 1, 'counted')
+  })
+
+  t.test('a node wrongly purged (stalled) registers itself again', async (t) => {
+    const heartbeat = 0.2
+    const keyPrefix = prefix()
+    const n1 = await node(t, redisBackend({ url: redis.url, keyPrefix }), heartbeat)
+    const n2 = await node(t, redisBackend({ url: redis.url, keyPrefix }), heartbeat)
+    const b = member('b')
+    await n2.addConnection(b)
+    await n2.join(b, 'room')
+    // What another node sees of a process that stalled longer than its liveness TTL.
+    await admin.eval(`
+      redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+      redis.call('SREM', KEYS[5], ARGV[1])
+      redis.call('SREM', KEYS[6], ARGV[2])
+    `, 6, `${keyPrefix}/:node:${n2.nodeId}:alive`, `${keyPrefix}/:node:${n2.nodeId}:conns`, `${keyPrefix}/:node:${n2.nodeId}:rooms`, `${keyPrefix}/:room:room`,
+    `${keyPrefix}/:rooms`, `${keyPrefix}/:nodes`, 'room', n2.nodeId)
+    await waitFor(async () => (await n1.members('room')).includes(b.id), 2000)
+    t.same(await n1.connections(), [b.id], 'presence restored from the local index')
+    t.ok(n2.log.entries.some((e) => e.level === 'warn' && /had been purged/.test(e.msg ?? '')))
+  })
+
+  t.test('start while Redis is down: local service now, cluster service once it is up', async (t) => {
+    const port = await freePort()
+    const keyPrefix = prefix()
+    const started = Date.now()
+    const n1 = await node(t, redisBackend({ url: `redis://127.0.0.1:${port}`, keyPrefix, connectTimeout: 300 }), 0.2)
+    t.ok(Date.now() - started < 2000, 'start does not hang')
+    t.ok(n1.log.entries.some((e) => e.level === 'error' && /not reachable/.test(e.msg ?? '')), 'logged')
+    const a = member('a')
+    await n1.addConnection(a)
+    await n1.join(a, 'room')
+    t.equal(await n1.broadcast('room', 'local'), 1)
+    t.same(a.frames, ['local'])
+    t.same(await n1.members('room'), [a.id], 'local answers')
+    t.ok(n1.backendStats().errors > 0, 'errors counted')
+
+    const late = await startRedis(t, { port })
+    t.ok(late)
+    const n2 = await node(t, redisBackend({ url: late!.url, keyPrefix }), 0.2)
+    await waitFor(async () => (await n2.members('room')).includes(a.id), 2000)
+    await n2.broadcast('room', 'remote')
+    t.equal(await a.next(), 'local')
+    t.equal(await a.next(), 'remote', 'subscribed once Redis came up')
+  })
+
+  t.test('Redis outage under traffic', (t) => outage(t, redis, prefix()))
+})
+
+async function outage (t: Test, redis: RedisServer, keyPrefix: string): Promise<void> {
+  const rejections: unknown[] = []
+  const onRejection = (err: unknown): void => { rejections.push(err) }
+  process.on('unhandledRejection', onRejection)
+  t.teardown(() => { process.off('unhandledRejection', onRejection) })
+
+  const backend1 = redisBackend({ url: redis.url, keyPrefix })
+  const n1 = await node(t, backend1, 0.2)
+  const n2 = await node(t, redisBackend({ url: redis.url, keyPrefix }), 0.2)
+  const a = member('a')
+  const b = member('b')
+  const c = member('c')
+  await n1.addConnection(a)
+  await n1.join(a, 'r')
+  await n2.addConnection(b)
+  await n2.join(b, 'r')
+  await n2.addConnection(c)
+  await n2.join(c, 'leaving')
+  await n1.broadcast('r', 'before')
+  t.equal(await b.next(), 'before')
+
+  await redis.stop()
+  const late = member('late')
+  let sent = 0
+  const until = Date.now() + 2000
+  while (Date.now() < until && sent < 100) {
+    const frame = `during-${sent++}`
+    t.equal(await n1.broadcast('r', frame), 1)
+    if (a.frames[a.frames.length - 1] !== frame) t.fail(`local delivery failed for ${frame}`)
+    await n2.emitAll(`all-${sent}`)
+    if (sent === 5) {
+      await n1.addConnection(late)
+      await n1.join(late, 'joined-during-outage')
+      t.same(await n1.members('joined-during-outage'), [late.id], 'local membership answers during the outage')
+      await n2.leave(c, 'leaving')
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  t.ok(sent >= 10, `${sent} broadcasts during the outage, each delivered locally`)
+  t.equal(a.frames.filter((f) => f.startsWith('all-')).length, 0, 'nothing crossed nodes while Redis was down')
+  const stats = backend1.stats()
+  t.equal(stats.connected, 0)
+  t.ok(stats.errors >= sent, `errors counted (${stats.errors})`)
+  const errorLines = n1.log.entries.filter((e) => e.level === 'warn' && /redis backend: Redis/.test(e.msg ?? ''))
+  t.ok(errorLines.length >= 1 && errorLines.length <= 3, `errors logged rate-limited: ${errorLines.length} lines for ${stats.errors} errors`)
+  t.ok(n1.log.entries.some((e) => /connection to Redis lost/.test(e.msg ?? '')), 'the loss is logged once')
+
+  await redis.restart()
+  const restarted = Date.now()
+  let k = 0
+  const elapsed = await waitFor(async () => {
+    await n1.broadcast('r', `after-${k++}`)
+    return b.frames.some((f) => f.startsWith('after-'))
+  }, 3000, 25)
+  t.ok(Date.now() - restarted < 1000, `cross-node delivery again ${elapsed} ms after Redis returned`)
+  await waitFor(async () => (await n2.members('joined-during-outage')).includes(late.id), 1000)
+  t.pass('memberships made during the outage were re-registered')
+  await waitFor(async () => (await n2.members('r')).includes(a.id), 1000)
+  t.equal(await n1.exists('leaving'), false, 'leaves made during the outage were applied')
+  t.ok(n1.log.entries.some((e) => /connection to Redis restored/.test(e.msg ?? '')), 'the recovery is logged')
+  t.equal(backend1.stats().connected, 1)
+  t.ok(backend1.stats().resyncs >= 2, 'this node re-registered itself')
+  t.same(rejections, [], 'no unhandled rejection')
+}
