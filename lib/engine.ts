@@ -22,8 +22,6 @@ const WS_OPEN = 1
 const MAX_PENDING_FRAMES = 1024
 /** How long a peer gets to complete the close handshake before the socket is destroyed. */
 const CLOSE_GRACE_MS = 2000
-/** An auth backend that never answers must not hold a socket forever. */
-const AUTH_TIMEOUT_MS = 10_000
 
 export type ConnectHook = (conn: Connection) => unknown
 export type DisconnectHook = (conn: Connection, reason: string, code: number) => unknown
@@ -101,7 +99,8 @@ export class Engine {
         const { token } = extractToken(conn.headers, conn.query)
         init = await Promise.race([
           auth.authenticate({ headers: conn.headers, query: conn.query, token }),
-          new Promise<null>((resolve) => { timer = setTimeout(resolve, AUTH_TIMEOUT_MS, null); timer.unref() })
+          new Promise<null>((resolve) => { // an auth backend that never answers must not hold a socket forever
+            timer = setTimeout(resolve, this.opts.authTimeout * 1000, null); timer.unref() })
         ])
       } catch (err) {
         // A SocketError AUTH_ERROR from the backend carries a safe reason (expired, invalid_signature...).

@@ -39,6 +39,8 @@ export interface SocketspecOptions {
   maxBufferedBytes?: number
   /** Seconds in-flight handlers get on close. Default 5. */
   shutdownTimeout?: number
+  /** Seconds the auth backend gets to answer at connect. Default 10. */
+  authTimeout?: number
   /** AsyncAPI document title. */
   title?: string
   /** AsyncAPI document version. */
@@ -63,6 +65,7 @@ export interface ResolvedOptions {
   maxConnections?: number
   maxBufferedBytes: number
   shutdownTimeout: number
+  authTimeout: number
   title?: string
   version?: string
 }

@@ -42,6 +42,7 @@ export const OptionsSchema = Type.Object({
   rooms: Type.Array(StaticRoomSchema, { default: [], description: 'Static rooms, which always exist.' }),
   maxConnections: Type.Optional(Type.Integer({ minimum: 1, description: 'Connections per process; more are refused with HTTP 503 before the upgrade.' })),
   maxBufferedBytes: Type.Integer({ minimum: 1024, default: 1048576, description: 'Outbound bytes queued for one client before it is closed 4009.' }),
+  authTimeout: Type.Number({ exclusiveMinimum: 0, default: 10, description: 'Seconds the auth backend gets to answer at connect; then AUTH_ERROR and close 4001.' }),
   shutdownTimeout: Type.Number({ minimum: 0, default: 5, description: 'Seconds in-flight handlers get on fastify.close().' }),
   title: Type.Optional(Type.String({ description: 'Title of the AsyncAPI document (defaults to the package name).' })),
   version: Type.Optional(Type.String({ description: 'Version of the AsyncAPI document.' }))
