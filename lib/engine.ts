@@ -99,8 +99,11 @@ export class Engine {
         const { token } = extractToken(conn.headers, conn.query)
         init = await Promise.race([
           auth.authenticate({ headers: conn.headers, query: conn.query, token }),
-          new Promise<null>((resolve) => { // an auth backend that never answers must not hold a socket forever
-            timer = setTimeout(resolve, this.opts.authTimeout * 1000, null); timer.unref() })
+          // an auth backend that never answers must not hold a socket forever
+          new Promise<null>((resolve) => {
+            timer = setTimeout(resolve, this.opts.authTimeout * 1000, null)
+            timer.unref()
+          })
         ])
       } catch (err) {
         // A SocketError AUTH_ERROR from the backend carries a safe reason (expired, invalid_signature...).

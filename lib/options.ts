@@ -85,9 +85,10 @@ function optionName (instancePath: string, params: Record<string, unknown>): str
 export function resolveOptions (input: unknown): ResolvedOptions {
   if (input === null || typeof input !== 'object') input = {}
   // Fastify passes its own keys (prefix, logLevel...) through plugin options; they are not ours.
-  const { prefix, logLevel, logSerializers, ...rest } = input as Record<string, unknown>
-  void prefix; void logLevel; void logSerializers
-  const opts: Record<string, unknown> = { ...rest }
+  const opts: Record<string, unknown> = { ...(input as Record<string, unknown>) }
+  delete opts.prefix
+  delete opts.logLevel
+  delete opts.logSerializers
   if (opts.session !== undefined && (opts.session === null || typeof opts.session !== 'object')) {
     throw new FST_SOCKETSPEC_INVALID_OPTION('session', 'must be an object')
   }

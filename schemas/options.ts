@@ -31,7 +31,7 @@ export const OptionsSchema = Type.Object({
   namespace: Type.String({ pattern: '^/', default: '/', description: 'Event and room namespace; register the plugin once per namespace, each in its own encapsulated context.' }),
   decorator: Type.String({ pattern: '^[A-Za-z_$][A-Za-z0-9_$]*$', default: 'socket', description: 'Name of the Fastify decorator holding the SocketApp.' }),
   docs: Type.Boolean({ default: false, description: 'Serve the docs UI and the AsyncAPI document.' }),
-  docsUrl: Type.String({ pattern: '^/', default: '/socket-docs', description: 'Docs UI route; the AsyncAPI document is at `${docsUrl}/asyncapi.json`.' }),
+  docsUrl: Type.String({ pattern: '^/', default: '/socket-docs', description: 'Docs UI route; the AsyncAPI document is served at docsUrl + "/asyncapi.json".' }),
   docsAccessToken: Type.Optional(Type.String({ minLength: 1, description: 'When set, docs routes need `Authorization: Bearer <t>` or `?token=<t>` (401 otherwise).' })),
   auth: Type.Optional(Type.Unsafe<unknown>({ description: 'Auth backend: jwtAuth(...), apiKeyAuth(...) or { authenticate(req) }.' })),
   backend: Type.Optional(Type.Unsafe<unknown>({ description: "'memory' (default) or a BackendAdapter such as redisBackend({ url })." })),
