@@ -368,9 +368,11 @@ for (const variant of [[], ['--auth', 'jwt', '--redis']]) {
     t.ok(checked.ok, 'tsc --noEmit passes')
     if (!checked.ok) t.comment(checked.out.split('\n').filter((l) => l.startsWith('app') || l.startsWith('plugins') || l.startsWith('events') || l.startsWith('test')).join('\n'))
 
-    const env: NodeJS.ProcessEnv = { ...process.env, TSX_TSCONFIG_PATH: tsconfig }
-    delete env.JWT_SECRET
-    delete env.REDIS_URL
+    // A plain environment: no tap runner state (TAP_*, NODE_OPTIONS), no app configuration.
+    const env: NodeJS.ProcessEnv = { TSX_TSCONFIG_PATH: tsconfig }
+    for (const [key, value] of Object.entries(process.env)) {
+      if (!/^(TAP|_TAPJS|NODE_OPTIONS$|NODE_V8_COVERAGE$|JWT_SECRET$|REDIS_URL$)/.test(key)) env[key] ??= value
+    }
     for (const file of ['test/echo.test.ts', 'test/chat.test.ts', 'test/docs.test.ts']) {
       const res = await execFileP(process.execPath, ['--import', 'tsx', file], {
         cwd: dir,
