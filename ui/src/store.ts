@@ -25,13 +25,17 @@ export interface Frame {
   text: string
 }
 
-export interface Answer { ts: number, event: string, payload: unknown, error: boolean }
+/** reply/error: matched by id; emit: a declared emit/broadcast without id, received on the same connection soon after. */
+export interface Answer { ts: number, event: string, payload: unknown, kind: 'reply' | 'emit' | 'error' }
 
 /** One "Send" from a card and what came back for its id. */
 export interface SendResult {
   id: string
+  connKey: number
   connLabel: string
   sentAt: number
+  /** Declared emits/broadcasts not received yet (they carry no id). */
+  expecting: string[]
   payload: unknown
   status: 'sent' | 'answered' | 'error' | 'failed'
   note?: string
@@ -40,6 +44,7 @@ export interface SendResult {
 
 const MAX_FRAMES = 500
 const MAX_RESULTS = 10
+const EMIT_WINDOW_MS = 10_000
 // Subprotocol entries must be RFC 7230 tokens; other tokens go in the query string.
 const TOKEN_CHARS = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
@@ -58,6 +63,8 @@ export class Store {
   frames: Frame[] = []
   results = new Map<string, SendResult[]>()
   private pending = new Map<string, SendResult>()
+  /** Newest first; candidates for id-less emits. */
+  private recent: SendResult[] = []
   private listeners = new Set<() => void>()
   private scheduled = false
   private seq = 0
@@ -173,13 +180,28 @@ export class Store {
     this.log(conn, 'in', data, event, id)
     if (event === '__ping__') this.sendRaw(conn, { event: '__pong__', payload: {} })
     if (event === '__connect__') this.update(conn.key, { connectionId: msg.payload?.connection_id })
-    const result = id === undefined ? undefined : this.pending.get(id)
-    if (result !== undefined && event !== undefined) {
+    if (event === undefined) return
+    const byId = id === undefined ? undefined : this.pending.get(id)
+    if (byId !== undefined) {
       const error = event === '__error__'
-      result.answers = [...result.answers, { ts: Date.now(), event, payload: msg.payload, error }]
-      result.status = error ? 'error' : 'answered'
-      this.notify()
+      this.answer(byId, { ts: Date.now(), event, payload: msg.payload, kind: error ? 'error' : 'reply' })
+      if (error) byId.expecting = []
+      return
     }
+    if (id !== undefined) return
+    // Emits carry no id: give the frame to the newest send on this connection that declared it.
+    const now = Date.now()
+    const target = this.recent.find((r) => r.connKey === conn.key && now - r.sentAt < EMIT_WINDOW_MS && r.expecting.includes(event))
+    if (target !== undefined) {
+      target.expecting = target.expecting.filter((e, i) => i !== target.expecting.indexOf(event))
+      this.answer(target, { ts: now, event, payload: msg.payload, kind: 'emit' })
+    }
+  }
+
+  private answer (result: SendResult, answer: Answer) {
+    result.answers = [...result.answers, answer]
+    result.status = answer.kind === 'error' ? 'error' : result.status === 'error' ? 'error' : 'answered'
+    this.notify()
   }
 
   private sendRaw (conn: Conn, envelope: { event: string, payload: unknown, id?: string }): boolean {
@@ -190,26 +212,36 @@ export class Store {
     return true
   }
 
-  /** Sends `event` with a fresh id through the active connection and tracks the answers in the card. */
-  send (event: string, payload: unknown): SendResult {
+  /**
+   * Sends `event` with a fresh id through the active connection and tracks, for its card,
+   * the frames carrying that id and the declared `expects` (emits/broadcasts) that follow.
+   */
+  send (event: string, payload: unknown, expects: string[] = []): SendResult {
     const conn = this.active
     const id = newRequestId()
-    const result: SendResult = { id, connLabel: conn?.label ?? '', sentAt: Date.now(), payload, status: 'sent', answers: [] }
+    const result: SendResult = { id, connKey: conn?.key ?? -1, connLabel: conn?.label ?? '', sentAt: Date.now(), payload, status: 'sent', answers: [], expecting: [...expects] }
     if (conn === undefined || !this.sendRaw(conn, { event, payload, id })) {
       result.status = 'failed'
       result.note = 'Not connected: connect first.'
+      result.expecting = []
     } else {
       this.pending.set(id, result)
+      this.recent = [result, ...this.recent].slice(0, 50)
     }
     const list = [result, ...(this.results.get(event) ?? [])]
-    for (const dropped of list.splice(MAX_RESULTS)) this.pending.delete(dropped.id)
+    for (const dropped of list.splice(MAX_RESULTS)) this.forget(dropped)
     this.results.set(event, list)
     this.notify()
     return result
   }
 
+  private forget (result: SendResult) {
+    this.pending.delete(result.id)
+    this.recent = this.recent.filter((r) => r !== result)
+  }
+
   clearResults (event: string) {
-    for (const r of this.results.get(event) ?? []) this.pending.delete(r.id)
+    for (const r of this.results.get(event) ?? []) this.forget(r)
     this.results.delete(event)
     this.notify()
   }

@@ -28,6 +28,12 @@ function Outbound ({ kind, out, model, ev }: { kind: 'reply' | 'emits' | 'broadc
   )
 }
 
+function waitingText (ev: EventInfo): string {
+  if (ev.reply !== undefined) return `waiting for ${ev.reply.event}…`
+  if (ev.emits.length + ev.broadcasts.length > 0) return 'sent; waiting for emitted events…'
+  return 'sent (no reply declared)'
+}
+
 function ResultView ({ result, ev }: { result: SendResult, ev: EventInfo }) {
   return (
     <li class={`result ${result.status}`} data-testid={`result-${ev.name}`} data-request-id={result.id} data-status={result.status}>
@@ -35,15 +41,15 @@ function ResultView ({ result, ev }: { result: SendResult, ev: EventInfo }) {
         <span class='muted'>{new Date(result.sentAt).toLocaleTimeString()}</span>
         <span>via {result.connLabel || '–'}</span>
         <code class='muted'>id {result.id}</code>
-        {result.status === 'sent' && <span class='muted'>{ev.reply === undefined ? 'sent (no reply declared)' : 'waiting for the reply…'}</span>}
+        {result.status === 'sent' && <span class='muted'>{waitingText(ev)}</span>}
       </div>
-      {result.note !== undefined && <p class='error-text' data-testid={`error-${ev.name}`}>{result.note}</p>}
+      {result.note !== undefined && <p class='error-text' data-testid={`note-${ev.name}`}>{result.note}</p>}
       {result.answers.map((a, i) => (
-        <div key={i} class={a.error ? 'answer error' : 'answer'} data-testid={a.error ? `error-${ev.name}` : `reply-${ev.name}`}>
+        <div key={i} class={`answer ${a.kind}`} data-testid={`${a.kind}-${ev.name}`} data-kind={a.kind} data-event={a.event}>
           <div class='answer-head'>
-            <span class={a.error ? 'badge err' : 'badge ok'}>{a.error ? 'ERROR' : 'REPLY'}</span>
+            <span class={`badge ${a.kind}`} title={a.kind === 'emit' ? 'declared emit, received after this send (emits carry no id)' : 'matched by id'}>{a.kind.toUpperCase()}</span>
             <code>{a.event}</code>
-            {a.error && <code class='error-code'>{(a.payload as any)?.code}</code>}
+            {a.kind === 'error' && <code class='error-code'>{(a.payload as any)?.code}</code>}
             <span class='muted'>{a.ts - result.sentAt} ms</span>
           </div>
           <pre class='json'>{JSON.stringify(a.payload, null, 2)}</pre>
@@ -71,7 +77,7 @@ function TryItOut ({ ev, model, store }: { ev: EventInfo, model: ApiModel, store
       return
     }
     setJsonError(undefined)
-    store.send(ev.name, payload)
+    store.send(ev.name, payload, [...ev.emits, ...ev.broadcasts].map((o) => o.event))
   }
 
   const editorId = `editor-${domId(ev.name)}`
