@@ -91,6 +91,56 @@ t.test('memory backend through two RoomManagers of different namespaces', async 
   t.equal(await a.exists('room'), true)
 })
 
+t.test('a third-party adapter that rejects everything cannot break local rooms', async (t) => {
+  const fail = async (): Promise<never> => { throw new Error('store down') }
+  const broken: BackendAdapter = {
+    name: 'broken',
+    start: async () => {},
+    stop: fail,
+    addConnection: fail,
+    removeConnection: fail,
+    join: fail,
+    leave: fail,
+    members: fail,
+    exists: fail,
+    rooms: fail,
+    connections: fail,
+    publishRoom: fail,
+    publishAll: fail,
+    publishConnection: fail,
+    stats: () => { throw new Error('no stats') }
+  }
+  const rooms = await node(t, broken)
+  const a = member('a')
+  await rooms.addConnection(a)
+  await rooms.join(a, 'room')
+  t.equal(await rooms.broadcast('room', 'f'), 1)
+  t.same(a.frames, ['f'])
+  t.same(await rooms.members('room'), [a.id])
+  t.equal(await rooms.exists('room'), true)
+  t.equal(await rooms.exists('elsewhere'), false)
+  t.equal(await codeOf(rooms.broadcast('elsewhere', 'f')), 'ROOM_NOT_FOUND')
+  t.same(await rooms.list(), ['room'])
+  t.same(await rooms.connections(), [a.id])
+  t.equal(await rooms.emitAll('all'), 1)
+  t.equal(await rooms.toConnection('remote', 'x'), false)
+  t.same(rooms.backendStats(), { errors: 0, published: 0, received: 0 })
+  await rooms.leave(a, 'room')
+  await rooms.removeConnection(a)
+  await rooms.stop()
+  const warned = new Set(rooms.log.entries.filter((e) => e.level === 'warn').map((e) => (e.obj as { op: string }).op))
+  t.same([...warned].sort(), ['addConnection', 'connections', 'exists', 'join', 'leave', 'members', 'publishAll', 'publishConnection', 'publishRoom', 'removeConnection', 'rooms', 'stats', 'stop'])
+})
+
+async function codeOf (promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise
+  } catch (err) {
+    return (err as { code: string }).code
+  }
+  return 'RESOLVED'
+}
+
 t.test('redisBackend option validation', async (t) => {
   t.throws(() => redisBackend({ keyPrefix: 5 as any }), { code: 'FST_SOCKETSPEC_INVALID_OPTION' })
   t.throws(() => redisBackend({ url: 5 as any }), { code: 'FST_SOCKETSPEC_INVALID_OPTION' })
