@@ -1,5 +1,5 @@
 import t from 'tap'
-import { RoomManager, type RoomMember } from '../lib/rooms.js'
+import { RoomManager } from '../lib/rooms.js'
 import { memoryBackend } from '../lib/backends/memory.js'
 import { redisBackend } from '../lib/backends/redis.js'
 import type { BackendAdapter } from '../lib/backends/types.js'
