@@ -88,7 +88,7 @@ function TryItOut ({ ev, model, store }: { ev: EventInfo, model: ApiModel, store
         id={editorId}
         data-testid={`editor-${ev.name}`}
         spellcheck={false}
-        rows={Math.min(16, Math.max(4, text.split('\n').length + 1))}
+        rows={Math.min(16, Math.max(3, text.split('\n').length))}
         value={text}
         onInput={(e) => setText((e.target as HTMLTextAreaElement).value)}
         onKeyDown={(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) send(e) }}
