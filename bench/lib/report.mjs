@@ -1,0 +1,132 @@
+// Turns the per-round rows into per-peer medians, markdown tables, the ratios
+// against peers and the issue's targets.
+import { median, spread } from './stats.mjs'
+
+const fmt = (v, digits = 0) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }))
+const pct = (v) => (v === null ? '' : ` ±${fmt((v * 100) / 2, 1)} %`)
+const ms = (v) => fmt(v, v !== null && v !== undefined && v < 10 ? 2 : 1)
+
+/** The primary metric of a scenario kind (what "spread" is computed on). */
+function primary (kind) {
+  if (kind === 'idle') return 'perConnKB'
+  if (kind === 'latency') return 'p99'
+  return 'rate'
+}
+
+/** Medians and spreads per scenario and peer. */
+export function summarize (runs, scenarios) {
+  const out = []
+  for (const sc of scenarios) {
+    const peers = [...new Set(runs.filter((r) => r.scenario === sc.id).map((r) => r.peer))]
+    for (const peer of peers) {
+      const rows = runs.filter((r) => r.scenario === sc.id && r.peer === peer)
+      const ok = rows.filter((r) => r.status === 'ok')
+      const s = { scenario: sc.id, kind: sc.kind, unit: sc.unit, peer, rounds: rows.length, ok: ok.length }
+      if (ok.length === 0) {
+        const r = rows[0]
+        s.status = r.status
+        s.reason = r.reason
+        out.push(s)
+        continue
+      }
+      s.status = 'ok'
+      for (const key of ['rate', 'offeredRate', 'cpuUsPerOp', 'serverCpuPct', 'clientCpuPct', 'p50', 'p99', 'allP99', 'rssMB', 'perConnKB', 'heapPerConnKB', 'connectRate']) {
+        s[key] = median(ok.map((r) => r[key]))
+      }
+      s.spread = spread(ok.map((r) => r[primary(sc.kind)]))
+      const flags = new Map()
+      for (const r of ok) for (const f of r.flags) flags.set(f, (flags.get(f) ?? 0) + 1)
+      s.flags = [...flags].map(([f, n]) => (ok.length > 1 ? `${f} ${n}/${ok.length}` : f))
+      if (ok.length < rows.length) s.flags.push(`failed ${rows.length - ok.length}/${rows.length}: ${rows.find((r) => r.status !== 'ok').reason}`)
+      out.push(s)
+    }
+  }
+  return out
+}
+
+function table (sc, rows) {
+  const lines = [`### ${sc.id}: ${sc.title}`, '']
+  if (sc.kind === 'idle') {
+    lines.push('| peer | RSS KB / connection | heap KB / connection | RSS MB loaded | connects/s | notes |', '|---|---:|---:|---:|---:|---|')
+    for (const s of rows) {
+      if (s.status !== 'ok') { lines.push(`| ${s.peer} | ${s.status === 'unavailable' ? 'not available' : 'failed'}: ${s.reason} | | | | |`); continue }
+      lines.push(`| ${s.peer} | ${fmt(s.perConnKB, 2)}${pct(s.spread)} | ${fmt(s.heapPerConnKB, 2)} | ${fmt(s.rssMB, 1)} | ${fmt(s.connectRate)} | ${s.flags.join('; ')} |`)
+    }
+  } else {
+    const lat = sc.kind === 'broadcast' ? 'all-delivered' : sc.kind === 'latency' ? 'delivery' : sc.kind === 'storm' ? 'handshake' : 'latency'
+    const op = sc.kind === 'broadcast' || sc.kind === 'latency' ? 'delivery' : sc.kind === 'storm' ? 'handshake' : 'msg'
+    const offered = sc.kind === 'open' ? ' offered/s |' : ''
+    lines.push(`| peer | ${sc.unit} |${offered} server CPU µs / ${op} | server CPU % | client CPU % | ${lat} p50 ms | ${lat} p99 ms | RSS MB | notes |`)
+    lines.push(`|---|---:|${sc.kind === 'open' ? '---:|' : ''}---:|---:|---:|---:|---:|---:|---|`)
+    for (const s of rows) {
+      if (s.status !== 'ok') {
+        lines.push(`| ${s.peer} | ${s.status === 'unavailable' ? 'not available' : 'failed'}: ${s.reason} |${sc.kind === 'open' ? ' |' : ''} | | | | | | |`)
+        continue
+      }
+      const off = sc.kind === 'open' ? ` ${fmt(s.offeredRate)} |` : ''
+      lines.push(`| ${s.peer} | ${fmt(s.rate)}${pct(s.spread)} |${off} ${fmt(s.cpuUsPerOp, 2)} | ${fmt(s.serverCpuPct)} | ${fmt(s.clientCpuPct)} | ${ms(s.p50)} | ${ms(s.p99)} | ${fmt(s.rssMB, 1)} | ${s.flags.join('; ')} |`)
+    }
+  }
+  lines.push('')
+  return lines.join('\n')
+}
+
+const get = (summary, scenario, peer) => summary.find((s) => s.scenario === scenario && s.peer === peer && s.status === 'ok')
+const ratio = (a, b) => (a === null || b === null || a === undefined || b === undefined || b === 0 ? null : a / b)
+
+/** Ratios of socketspec against the peers, and the issue's targets with a verdict. */
+export function comparisons (summary) {
+  const ratios = []
+  for (const id of ['echo-64', 'echo-1k', 'unpipelined-200', 'bcast-1k', 'bcast-10k', 'storm-jwt']) {
+    const ss = get(summary, id, 'socketspec')
+    const raw = get(summary, id, 'raw')
+    const sio = get(summary, id, 'socketio')
+    if (!ss && !raw && !sio) continue
+    ratios.push({
+      scenario: id,
+      cpuVsRaw: ratio(ss?.cpuUsPerOp, raw?.cpuUsPerOp),
+      rateVsRaw: ratio(ss?.rate, raw?.rate),
+      rateVsSocketio: ratio(ss?.rate, sio?.rate),
+      rawVsSocketio: ratio(raw?.rate, sio?.rate)
+    })
+  }
+  const e = (id, peer) => get(summary, id, peer)
+  const targets = []
+  const verdict = (value, ok) => (value === null || value === undefined ? 'n/a' : ok ? 'met' : 'NOT met')
+  const cpu = ratio(e('echo-64', 'socketspec')?.cpuUsPerOp, e('echo-64', 'raw')?.cpuUsPerOp)
+  targets.push({ target: 'echo: server CPU per message ≤ 1.15 × raw (echo-64)', value: cpu, shown: cpu === null ? '–' : `${fmt(cpu, 2)} ×`, verdict: verdict(cpu, cpu <= 1.15) })
+  const thr = ratio(e('echo-64', 'socketspec')?.rate, e('echo-64', 'socketio')?.rate)
+  targets.push({ target: 'echo: throughput ≥ 1.5 × Socket.IO (echo-64)', value: thr, shown: thr === null ? '–' : `${fmt(thr, 2)} ×`, verdict: verdict(thr, thr >= 1.5) })
+  const p99 = e('open-sio150', 'socketspec')?.p99 ?? null
+  targets.push({ target: 'echo: p99 < 10 ms at that load (open loop at 1.5 × Socket.IO\'s max)', value: p99, shown: p99 === null ? '–' : `${ms(p99)} ms`, verdict: verdict(p99, p99 < 10) })
+  const b = e('bcast-1k', 'socketspec')?.rate ?? null
+  targets.push({ target: 'broadcast: ≥ 150 k deliveries/s at 1,000 members', value: b, shown: b === null ? '–' : fmt(b), verdict: verdict(b, b >= 150_000) })
+  const ssIdle = e('idle-10k', 'socketspec')?.perConnKB
+  const rawIdle = e('idle-10k', 'raw')?.perConnKB
+  const idle = ssIdle === undefined || rawIdle === undefined ? null : ssIdle - rawIdle
+  targets.push({ target: 'idle memory: ≤ 10 KB RSS per connection above raw ws', value: idle, shown: idle === null ? '–' : `+${fmt(idle, 2)} KB`, verdict: verdict(idle, idle <= 10) })
+  const cross = e('redis-cross', 'socketspec')?.p99
+  const single = e('redis-single', 'socketspec')?.p99
+  const redis = cross === undefined || single === undefined ? null : cross - single
+  targets.push({ target: 'Redis: cross-node p99 within +5 ms of a single node', value: redis, shown: redis === null ? '–' : `${redis >= 0 ? '+' : ''}${ms(redis)} ms`, verdict: verdict(redis, redis <= 5) })
+  return { ratios, targets }
+}
+
+/** The whole report as markdown. */
+export function markdown (summary, scenarios, { header = [] } = {}) {
+  const parts = [...header]
+  for (const sc of scenarios) {
+    const rows = summary.filter((s) => s.scenario === sc.id)
+    if (rows.length > 0) parts.push(table(sc, rows))
+  }
+  const { ratios, targets } = comparisons(summary)
+  if (ratios.length > 0) {
+    parts.push('### Ratios (medians)', '', '| scenario | socketspec CPU/op ÷ raw | socketspec rate ÷ raw | socketspec rate ÷ Socket.IO | raw rate ÷ Socket.IO |', '|---|---:|---:|---:|---:|')
+    for (const r of ratios) parts.push(`| ${r.scenario} | ${fmt(r.cpuVsRaw, 2)} | ${fmt(r.rateVsRaw, 2)} | ${fmt(r.rateVsSocketio, 2)} | ${fmt(r.rawVsSocketio, 2)} |`)
+    parts.push('')
+  }
+  parts.push('### Targets of issue 7', '', '| target | measured | verdict |', '|---|---:|---|')
+  for (const t of targets) parts.push(`| ${t.target} | ${t.shown} | ${t.verdict} |`)
+  parts.push('')
+  return parts.join('\n')
+}

@@ -1,0 +1,124 @@
+// The scenarios of issue 7. Each says which workload the load generator runs,
+// how the servers are configured, and which peer features it needs.
+import { PEERS } from './wire.mjs'
+
+/**
+ * Timing of a run: full (`npm run bench`) or quick (`npm run bench:quick`).
+ * `windowMs`/`warmupMs` may be overridden from the command line.
+ */
+export function timings ({ quick, windowS, warmupS }) {
+  return {
+    rounds: quick ? 1 : 3,
+    warmupMs: (warmupS ?? (quick ? 0.5 : 2)) * 1000,
+    windowMs: (windowS ?? (quick ? 1.5 : 5)) * 1000
+  }
+}
+
+const echo = (id, title, connections, inflight, payloadBytes) => ({
+  id,
+  title,
+  kind: 'throughput',
+  unit: 'msg/s',
+  peers: PEERS,
+  job: ({ port, t }) => ({
+    workload: 'closedLoop',
+    params: { port, connections, inflight, payloadBytes, warmupMs: t.warmupMs, windowMs: t.windowMs }
+  })
+})
+
+const open = (id, title, fraction, base, peers = PEERS) => ({
+  id,
+  title,
+  kind: 'open',
+  unit: 'msg/s',
+  peers,
+  // The offered rate is a fraction of a peer's own closed-loop max (or of another peer's).
+  rateFrom: { fraction, base },
+  job: ({ port, t, rate }) => ({
+    workload: 'openLoop',
+    params: { port, connections: 50, rate, payloadBytes: 64, warmupMs: t.warmupMs, windowMs: t.windowMs }
+  })
+})
+
+const bcast = (id, title, members) => ({
+  id,
+  title,
+  kind: 'broadcast',
+  unit: 'deliveries/s',
+  peers: PEERS,
+  requires: ['rooms'],
+  job: ({ port, t }) => ({
+    workload: 'broadcast',
+    params: { ports: [port], members, mode: 'closed', inflight: 2, dataBytes: 64, warmupMs: t.warmupMs, windowMs: t.windowMs }
+  })
+})
+
+/** Every scenario in the order the harness runs them (echo-64 first: the open-loop rates derive from it). */
+export const SCENARIOS = [
+  echo('echo-64', 'Echo, 64 B payload, 50 connections × 16 in flight (closed loop)', 50, 16, 64),
+  echo('echo-1k', 'Echo, 1 KB payload, 50 connections × 16 in flight (closed loop)', 50, 16, 1024),
+  echo('unpipelined-200', 'Echo, 64 B, 200 connections × 1 in flight (unpipelined)', 200, 1, 64),
+  open('open-50', 'Open loop at 50 % of the peer\'s own echo-64 max (64 B, 50 connections)', 0.5, 'self'),
+  open('open-80', 'Open loop at 80 % of the peer\'s own echo-64 max (64 B, 50 connections)', 0.8, 'self'),
+  open('open-sio150', 'Open loop at 1.5 × Socket.IO\'s echo-64 max (the throughput target\'s load)', 1.5, 'socketio', ['raw', 'socketspec']),
+  bcast('bcast-1k', 'Broadcast to a room of 1,000 members (2 broadcasts in flight)', 1000),
+  bcast('bcast-10k', 'Broadcast to a room of 10,000 members (2 broadcasts in flight)', 10_000),
+  {
+    id: 'idle-10k',
+    title: 'Idle memory: 10,000 connections with JWT auth, one room (socketspec also with a rate limiter)',
+    kind: 'idle',
+    unit: 'KB/conn',
+    peers: PEERS,
+    requires: ['rooms', 'auth'],
+    server: { auth: true, nofile: 65_536 },
+    client: { nofile: 65_536 },
+    job: () => ({
+      workload: 'idle',
+      auth: true,
+      tokens: 10_000,
+      params: { connections: 10_000, concurrency: 100 }
+    })
+  },
+  {
+    id: 'storm-jwt',
+    title: 'Connect storm: JWT (HS256) in Authorization: Bearer, 50 handshakes in flight, connect then close',
+    kind: 'storm',
+    unit: 'handshakes/s',
+    peers: PEERS,
+    requires: ['auth'],
+    server: { auth: true, nofile: 65_536 },
+    client: { nofile: 65_536 },
+    job: ({ port, t }) => ({
+      workload: 'storm',
+      auth: true,
+      tokens: 1000,
+      params: { port, concurrency: 50, warmupMs: t.warmupMs, windowMs: t.windowMs }
+    })
+  },
+  {
+    id: 'redis-single',
+    title: 'Baseline for Redis: one node (in-memory backend), 100 members, 200 broadcasts/s (open loop), latency per delivery',
+    kind: 'latency',
+    unit: 'deliveries/s',
+    peers: ['raw', 'socketspec'],
+    requires: ['rooms'],
+    job: ({ ports, t }) => ({
+      workload: 'broadcast',
+      params: { ports: [ports[0]], senderPort: ports[0], members: 100, mode: 'open', rate: 200, warmupMs: t.warmupMs, windowMs: t.windowMs }
+    })
+  },
+  {
+    id: 'redis-cross',
+    title: 'Two nodes over Redis: sender on node A, 100 members on node B, 200 broadcasts/s (open loop), latency per delivery',
+    kind: 'latency',
+    unit: 'deliveries/s',
+    peers: ['raw', 'socketio', 'socketspec'],
+    requires: ['rooms', 'redis'],
+    nodes: 2,
+    redis: true,
+    job: ({ ports, t }) => ({
+      workload: 'broadcast',
+      params: { ports: [ports[1]], senderPort: ports[0], members: 100, mode: 'open', rate: 200, warmupMs: t.warmupMs, windowMs: t.windowMs }
+    })
+  }
+]

@@ -1,0 +1,240 @@
+// What the load generator speaks to each peer: connection set-up (auth, readiness),
+// pre-serialized client frames, and cheap byte-level matching of replies.
+import WebSocket from 'ws'
+
+/** Peers in the order the harness alternates them. */
+export const PEERS = ['raw', 'socketio', 'socketspec']
+
+const ECHO_MARK = Buffer.from('"echo":"')
+const DATA_MARK = Buffer.from('"data":"')
+const ROOM_MARK = Buffer.from('"room":"')
+const NUL_MASK = () => {}
+
+/** The frame a client puts on the wire for `text`: masked with an all-zero key, so built once and reusable. */
+export function clientFrame (text) {
+  const payload = Buffer.from(text)
+  const len = payload.length
+  let header
+  if (len < 126) {
+    header = Buffer.alloc(6)
+    header[1] = 0x80 | len
+  } else if (len < 65536) {
+    header = Buffer.alloc(8)
+    header[1] = 0x80 | 126
+    header.writeUInt16BE(len, 2)
+  } else {
+    header = Buffer.alloc(14)
+    header[1] = 0x80 | 127
+    header.writeBigUInt64BE(BigInt(len), 2)
+  }
+  header[0] = 0x81
+  return Buffer.concat([header, payload])
+}
+
+/** The unsigned integer written right after `mark` in `buf`, or -1. */
+export function numberAfter (buf, mark) {
+  let i = buf.indexOf(mark)
+  if (i === -1) return -1
+  i += mark.length
+  let n = 0
+  let digits = 0
+  for (let c = buf[i]; c >= 48 && c <= 57; c = buf[++i]) {
+    n = n * 10 + (c - 48)
+    digits++
+  }
+  return digits === 0 ? -1 : n
+}
+
+/** Sequence number of an echo reply (`"echo":"<seq>|...`), or -1. */
+export const echoSeq = (buf) => numberAfter(buf, ECHO_MARK)
+/** Sequence number of a broadcast delivery (`"data":"<seq>|...`), or -1. */
+export const bcastSeq = (buf) => numberAfter(buf, DATA_MARK)
+/** Whether `buf` is the acknowledgement of a room join. */
+export const isJoined = (buf) => buf.indexOf(ROOM_MARK) !== -1
+
+/** `<seq>|` padded with `x` to exactly `bytes` characters. */
+export function padded (seq, bytes) {
+  const head = `${seq}|`
+  return head + 'x'.repeat(Math.max(0, bytes - head.length))
+}
+
+const json = {
+  url: (port) => `ws://127.0.0.1:${port}/ws`,
+  echo: (text, ack) => `{"event":"echo","payload":{"echo":"${text}"},"id":"${ack}"}`,
+  join: (room, ack) => `{"event":"join","payload":{"room":"${room}"},"id":"j${ack}"}`,
+  broadcast: (room, data) => `{"event":"broadcast","payload":{"room":"${room}","data":"${data}"}}`
+}
+
+const socketio = {
+  url: (port) => `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`,
+  echo: (text, ack) => `42${ack}["echo",{"echo":"${text}"}]`,
+  join: (room, ack) => `42${ack}["join",{"room":"${room}"}]`,
+  broadcast: (room, data) => `42["broadcast",{"room":"${room}","data":"${data}"}]`
+}
+
+/** Frame builders and URL of a peer's protocol. */
+export function protocol (peer) {
+  if (peer === 'socketio') return socketio
+  if (peer === 'raw' || peer === 'socketspec') return json
+  throw new TypeError(`unknown peer ${peer}`)
+}
+
+const PONG_JSON = clientFrame('{"event":"__pong__","payload":{}}')
+const PONG_EIO = clientFrame('3')
+const CONNECT_EIO = clientFrame('40')
+
+let corked = []
+function uncorkAll () {
+  const list = corked
+  corked = []
+  for (let i = 0; i < list.length; i++) {
+    list[i].benchCorked = false
+    list[i].uncork()
+  }
+}
+
+/** One client connection; `onMessage(buf)` is swapped by the workload. */
+class Conn {
+  constructor (peer, ws) {
+    this.peer = peer
+    this.ws = ws
+    this.sock = null
+    this.onMessage = null
+    this.errors = 0
+    this.lastError = null
+    this.closed = false
+  }
+
+  /** Write a pre-built frame; writes made in the same tick leave in one syscall. */
+  send (frame) {
+    const s = this.sock
+    if (s === null || this.closed) return false
+    if (s.benchCorked !== true) {
+      s.benchCorked = true
+      s.cork()
+      if (corked.push(s) === 1) process.nextTick(uncorkAll)
+    }
+    s.write(frame)
+    return true
+  }
+
+  /** Handle what no workload matched: heartbeats and errors. */
+  other (buf) {
+    if (this.peer === 'socketio') {
+      if (buf.length === 1 && buf[0] === 50) this.send(PONG_EIO)
+      else if (buf[0] === 52 && buf[1] === 52) this.noteError(buf.toString())
+      return
+    }
+    const text = buf.toString()
+    if (text.includes('"__ping__"')) this.send(PONG_JSON)
+    else if (text.includes('"__error__"')) this.noteError(text)
+  }
+
+  noteError (text) {
+    this.errors++
+    if (this.lastError === null) this.lastError = text.slice(0, 300)
+  }
+
+  /** Close without the closing handshake (end of a run). */
+  terminate () {
+    this.closed = true
+    this.ws.terminate()
+  }
+
+  /** Close with the closing handshake. */
+  close () {
+    this.closed = true
+    this.ws.close(1000)
+  }
+}
+
+/**
+ * Open one connection and resolve once the peer considers it established:
+ * raw on open (auth ran before the upgrade), socketspec on `__connect__`,
+ * Socket.IO on the namespace CONNECT packet.
+ */
+export function connect (peer, port, { token = null, timeoutMs = 10_000 } = {}) {
+  const proto = protocol(peer)
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(proto.url(port), {
+      perMessageDeflate: false,
+      skipUTF8Validation: true,
+      generateMask: NUL_MASK,
+      maxPayload: 64 << 20,
+      headers: token === null ? undefined : { authorization: `Bearer ${token}` }
+    })
+    const conn = new Conn(peer, ws)
+    let settled = false
+    const timer = setTimeout(() => fail(new Error(`connect timeout after ${timeoutMs} ms`)), timeoutMs)
+    function done () {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      resolve(conn)
+    }
+    function fail (err) {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      conn.closed = true
+      ws.terminate()
+      reject(err)
+    }
+    ws.on('error', fail)
+    ws.on('unexpected-response', (_req, res) => fail(new Error(`upgrade refused: HTTP ${res.statusCode}`)))
+    ws.on('close', (code, reason) => {
+      conn.closed = true
+      fail(new Error(`closed before ready: ${code} ${reason}`))
+    })
+    ws.on('message', (buf) => {
+      if (conn.onMessage !== null) conn.onMessage(buf)
+      else if (!settled) handshake(buf)
+      else conn.other(buf)
+    })
+    ws.on('open', () => {
+      conn.sock = ws._socket
+      conn.sock.setNoDelay(true)
+      if (peer === 'raw') done()
+    })
+    function handshake (buf) {
+      if (peer === 'socketio') {
+        if (buf[0] === 48) conn.send(CONNECT_EIO) // engine.io OPEN: join the default namespace
+        else if (buf[0] === 52 && buf[1] === 48) done()
+        else if (buf[0] === 52 && buf[1] === 52) fail(new Error(`socket.io connect error: ${buf}`))
+        else conn.other(buf)
+        return
+      }
+      const text = buf.toString()
+      if (text.includes('"__connect__"')) done()
+      else if (text.includes('"__error__"')) fail(new Error(`socketspec error at connect: ${text.slice(0, 300)}`))
+      else conn.other(buf)
+    }
+  })
+}
+
+/** Open `count` connections with at most `concurrency` handshakes in flight. */
+export async function connectMany (peer, port, count, { concurrency = 100, tokens = null, timeoutMs = 60_000, deadline = Infinity } = {}) {
+  const conns = new Array(count)
+  let next = 0
+  let failure = null
+  async function worker () {
+    while (failure === null && next < count) {
+      if (performance.now() > deadline) {
+        failure = new Error(`connecting ${count} clients did not finish in time (${next} started)`)
+        return
+      }
+      const i = next++
+      try {
+        conns[i] = await connect(peer, port, { token: tokens === null ? null : tokens[i % tokens.length], timeoutMs })
+      } catch (err) {
+        failure ??= err
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker))
+  if (failure !== null) {
+    for (const c of conns) c?.terminate()
+    throw failure
+  }
+  return conns
+}

@@ -1,0 +1,50 @@
+// Load generator process: receives one job from the harness over IPC, runs it,
+// and asks the harness to mark / read the server around the measured window.
+import { broadcast } from './broadcast.mjs'
+import { idle, storm } from './connections.mjs'
+import { closedLoop, openLoop } from './echo.mjs'
+import { makeTokens } from '../lib/tokens.mjs'
+
+const workloads = { closedLoop, openLoop, broadcast, idle, storm }
+
+let nextId = 0
+const waiting = new Map()
+
+function ask (name, data) {
+  const id = ++nextId
+  return new Promise((resolve, reject) => {
+    waiting.set(id, { resolve, reject })
+    process.send({ type: 'request', id, name, data })
+  })
+}
+
+const hooks = {
+  windowStart: () => ask('window-start'),
+  windowEnd: () => ask('window-end'),
+  loaded: () => ask('loaded')
+}
+
+async function run (job) {
+  const fn = workloads[job.workload]
+  if (fn === undefined) throw new Error(`unknown workload ${job.workload}`)
+  const params = { ...job.params }
+  if (job.auth) params.tokens = makeTokens(job.tokens ?? 1000, job.jwtSecret)
+  return fn(params, hooks)
+}
+
+process.on('message', (msg) => {
+  if (msg?.type === 'response') {
+    const w = waiting.get(msg.id)
+    waiting.delete(msg.id)
+    if (msg.ok) w?.resolve(msg.result)
+    else w?.reject(new Error(msg.error))
+    return
+  }
+  if (msg?.type !== 'job') return
+  run(msg.job).then(
+    (result) => process.send({ type: 'result', ok: true, result }, () => process.exit(0)),
+    (err) => process.send({ type: 'result', ok: false, error: err.message }, () => process.exit(0))
+  )
+})
+process.on('disconnect', () => process.exit(0))
+process.send({ type: 'ready' })

@@ -1,0 +1,59 @@
+// Connection workloads: idle memory (hold N authenticated members of one room)
+// and the connect storm (handshakes/s with JWT verification).
+import { Histogram } from '../lib/stats.mjs'
+import { connect } from '../lib/wire.mjs'
+import { joinMembers } from './broadcast.mjs'
+import { measureWindow } from './echo.mjs'
+import { noHooks, waitUntil } from './hooks.mjs'
+
+/** Open `connections` clients that join one room, let the harness read the server's memory, then close them. */
+export async function idle ({ peer, port, connections = 10_000, tokens = null, concurrency = 100 }, hooks = noHooks) {
+  const t0 = performance.now()
+  const members = await joinMembers({ peer, ports: [port], count: connections, tokens, concurrency })
+  const connectMs = performance.now() - t0
+  // Heartbeats and late frames are still answered while the harness measures.
+  for (const c of members) c.onMessage = null
+  const server = await hooks.loaded()
+  const errors = members.reduce((n, c) => n + c.errors, 0)
+  const lastError = members.find((c) => c.lastError !== null)?.lastError ?? null
+  for (const c of members) c.terminate()
+  return { connections: members.length, connectMs, rate: members.length / (connectMs / 1000), server, errors, lastError }
+}
+
+/** Keep `concurrency` handshakes in flight: connect, wait until established, close, repeat. */
+export async function storm ({ peer, port, concurrency = 50, tokens = null, warmupMs = 1000, windowMs = 3000, maxHandshakes = Infinity }, hooks = noHooks) {
+  const hist = new Histogram()
+  let done = 0
+  let started = 0
+  let failures = 0
+  let lastError = null
+  let running = true
+  let active = 0
+  async function loop () {
+    active++
+    while (running && started < maxHandshakes) {
+      const token = tokens === null ? null : tokens[started % tokens.length]
+      started++
+      const t = performance.now()
+      try {
+        const conn = await connect(peer, port, { token, timeoutMs: 10_000 })
+        hist.recordMs(performance.now() - t)
+        done++
+        conn.close()
+      } catch (err) {
+        failures++
+        lastError ??= err.message
+        if (failures > 100 && failures > done) break
+      }
+    }
+    active--
+  }
+  for (let i = 0; i < concurrency; i++) loop()
+  const result = await measureWindow({ warmupMs, windowMs, hooks, hist, counter: () => done, stopWhen: () => active === 0 })
+  running = false
+  await waitUntil(() => active === 0, 10_000)
+  result.failures = failures
+  result.errors = failures
+  result.lastError = lastError
+  return result
+}
