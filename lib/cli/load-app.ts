@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { extname } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { dirname, extname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { FastifyInstance, FastifyPluginCallback, FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { CliError } from './cli-error.js'
@@ -105,24 +105,35 @@ async function importModule (file: string): Promise<Record<string, unknown>> {
     throw new CliError(`socketspec asyncapi: cannot load the TypeScript module ${file}: install tsx in the project (npm i -D tsx), run under it (node --import tsx), or build the app and pass the .js file`)
   }
   try {
-    return await import(url)
+    // A new URL: the loader remembers the failed attempt under the old one.
+    return await import(`${url}?socketspec-tsx`)
   } catch (err) {
     throw new CliError(`socketspec asyncapi: cannot load ${file}: ${messageOf(err)}`)
   }
 }
 
 async function registerTsx (file: string): Promise<boolean> {
-  for (const from of [file, import.meta.url]) {
-    try {
-      const api = createRequire(from).resolve('tsx/esm/api')
-      const { register } = await import(pathToFileURL(api).href) as { register: () => unknown }
-      register()
-      return true
-    } catch {
-      // not installed there; try the next location
-    }
+  for (const from of [file, fileURLToPath(import.meta.url)]) {
+    const api = tsxEsmApi(from)
+    if (api === undefined) continue
+    const { register } = await import(pathToFileURL(api).href) as { register: () => unknown }
+    register()
+    return true
   }
   return false
+}
+
+/** Path of tsx's ESM register API as seen from `from` (require.resolve would pick its CommonJS build, which cannot register ESM hooks). */
+function tsxEsmApi (from: string): string | undefined {
+  let pkgFile: string
+  try {
+    pkgFile = createRequire(from).resolve('tsx/package.json')
+  } catch {
+    return undefined
+  }
+  const target = JSON.parse(readFileSync(pkgFile, 'utf8')).exports?.['./esm/api']?.import
+  const rel = typeof target === 'string' ? target : target?.default
+  return typeof rel === 'string' ? join(dirname(pkgFile), rel) : undefined
 }
 
 /** The app's own copy of fastify when it has one, so plugins see the Fastify version they were built for. */
