@@ -1,6 +1,7 @@
 import t from 'tap'
 import { Parser } from '@asyncapi/parser'
 import { Type } from '@sinclair/typebox'
+import { buildApp } from '../examples/chat/app.js'
 import { buildAsyncApi, type AsyncApiInput } from '../lib/asyncapi.js'
 import { WIRE_ERRORS } from '../lib/errors.js'
 import type { EventDefinition } from '../lib/types.js'
@@ -191,4 +192,16 @@ t.test('namespaces get their own channel id and address', async (t) => {
   t.equal(doc.channels.admin.address, '/admin/ws')
   t.equal(doc.channels.admin['x-socketspec-namespace'], '/admin')
   t.same(await errorsOf(doc), [])
+})
+
+t.test('the example app serves a valid document', async (t) => {
+  const app = await buildApp()
+  t.teardown(() => app.close())
+  await app.ready()
+  const doc: Json = app.socket.asyncapi()
+  t.same(await errorsOf(doc), [])
+  t.equal(message(doc, 'echo').payload.properties.event.const, 'echo')
+  const served = await app.inject('/socket-docs/asyncapi.json')
+  t.equal(served.statusCode, 200)
+  t.same(served.json(), doc, 'GET {docsUrl}/asyncapi.json is app.socket.asyncapi()')
 })

@@ -20,6 +20,7 @@ async function loadDocument (): Promise<ApiModel> {
 
 function Docs ({ model }: { model: ApiModel }) {
   const store = useMemo(() => new Store(wsUrlFor(model.address, location)), [model])
+  useEffect(() => { document.title = `${model.title} · WebSocket API docs` }, [model])
   useStore(store)
   const groups = groupByTag(model.events)
   return (
