@@ -36,6 +36,8 @@ export interface SendResult {
   sentAt: number
   /** Declared emits/broadcasts not received yet (they carry no id). */
   expecting: string[]
+  /** The event declares a reply. */
+  awaitsReply: boolean
   payload: unknown
   status: 'sent' | 'answered' | 'error' | 'failed'
   note?: string
@@ -158,6 +160,12 @@ export class Store {
       const closeInfo = `${e.code}${e.reason === '' ? '' : ' ' + e.reason}`
       this.update(key, { state: 'disconnected', ws: undefined, closeInfo })
       this.log(conn, 'info', `closed ${closeInfo}`)
+      for (const r of this.recent) {
+        if (r.connKey === key && r.status === 'sent' && (r.awaitsReply || r.expecting.length > 0)) {
+          r.note = `The connection closed (${closeInfo}) before an answer arrived.`
+          r.expecting = []
+        }
+      }
     }
   }
 
@@ -186,6 +194,7 @@ export class Store {
       const error = event === '__error__'
       this.answer(byId, { ts: Date.now(), event, payload: msg.payload, kind: error ? 'error' : 'reply' })
       if (error) byId.expecting = []
+      byId.awaitsReply = false
       return
     }
     if (id !== undefined) return
@@ -216,10 +225,10 @@ export class Store {
    * Sends `event` with a fresh id through the active connection and tracks, for its card,
    * the frames carrying that id and the declared `expects` (emits/broadcasts) that follow.
    */
-  send (event: string, payload: unknown, expects: string[] = []): SendResult {
+  send (event: string, payload: unknown, expects: string[] = [], awaitsReply = false): SendResult {
     const conn = this.active
     const id = newRequestId()
-    const result: SendResult = { id, connKey: conn?.key ?? -1, connLabel: conn?.label ?? '', sentAt: Date.now(), payload, status: 'sent', answers: [], expecting: [...expects] }
+    const result: SendResult = { id, connKey: conn?.key ?? -1, connLabel: conn?.label ?? '', sentAt: Date.now(), payload, status: 'sent', answers: [], expecting: [...expects], awaitsReply }
     if (conn === undefined || !this.sendRaw(conn, { event, payload, id })) {
       result.status = 'failed'
       result.note = 'Not connected: connect first.'

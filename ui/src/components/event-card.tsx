@@ -41,7 +41,7 @@ function ResultView ({ result, ev }: { result: SendResult, ev: EventInfo }) {
         <span class='muted'>{new Date(result.sentAt).toLocaleTimeString()}</span>
         <span>via {result.connLabel || '–'}</span>
         <code class='muted'>id {result.id}</code>
-        {result.status === 'sent' && <span class='muted'>{waitingText(ev)}</span>}
+        {result.status === 'sent' && result.note === undefined && <span class='muted'>{waitingText(ev)}</span>}
       </div>
       {result.note !== undefined && <p class='error-text' data-testid={`note-${ev.name}`}>{result.note}</p>}
       {result.answers.map((a, i) => (
@@ -77,7 +77,7 @@ function TryItOut ({ ev, model, store }: { ev: EventInfo, model: ApiModel, store
       return
     }
     setJsonError(undefined)
-    store.send(ev.name, payload, [...ev.emits, ...ev.broadcasts].map((o) => o.event))
+    store.send(ev.name, payload, [...ev.emits, ...ev.broadcasts].map((o) => o.event), ev.reply !== undefined)
   }
 
   const editorId = `editor-${domId(ev.name)}`
