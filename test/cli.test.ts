@@ -1,6 +1,6 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -9,6 +9,8 @@ import { main } from '../lib/cli/main.js'
 import { packageNameFromDir, packageNameProblems } from '../lib/cli/package-name.js'
 
 const execFileP = promisify(execFile)
+// The two scaffold runs (tsc + three test files each) take 20-40 s on a busy machine.
+t.setTimeout(5 * 60_000)
 const root = resolve(fileURLToPath(import.meta.url), '../..')
 const fixtures = join(root, 'test/fixtures/cli')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
@@ -343,7 +345,7 @@ for (const variant of [[], ['--auth', 'jwt', '--redis']]) {
     mkdirSync(cwd, { recursive: true })
     const name = `scaffold-${process.pid}-${variant.length}`
     const dir = join(cwd, name)
-    t.teardown(() => execFileP('rm', ['-rf', dir]))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
     const r = await run(['init', name, '--force', ...variant], cwd)
     t.equal(r.code, 0, r.stderr)
 
