@@ -133,13 +133,48 @@ export function onFrame (engine: Engine, conn: Connection, data: Buffer, isBinar
   if (ev.def.ordered) {
     const tail = conn[kOrdered]
     const next: Promise<void> = tail === null
-      ? runEvent(engine, conn, ev, payload, ctx)
-      : tail.then(() => runEvent(engine, conn, ev, payload, ctx))
+      ? Promise.resolve(dispatch(engine, conn, ev, payload, ctx))
+      : tail.then(() => dispatch(engine, conn, ev, payload, ctx))
     conn[kOrdered] = next
     next.then(() => { if (conn[kOrdered] === next) conn[kOrdered] = null })
   } else {
-    void runEvent(engine, conn, ev, payload, ctx)
+    void dispatch(engine, conn, ev, payload, ctx)
   }
+}
+
+/**
+ * Fast path for events without middleware or deps: validate and call the
+ * handler synchronously, so a synchronous handler costs no promise at all.
+ * Returns a promise only while an async handler is pending. Never rejects.
+ */
+export function dispatch (engine: Engine, conn: Connection, ev: CompiledEvent, payload: unknown, ctx: HandlerContext): Promise<void> | undefined {
+  if (engine.middleware.length !== 0 || ev.depNames.length !== 0) return runEvent(engine, conn, ev, payload, ctx)
+  if (!alive(conn)) return undefined
+  const validate = ev.validate
+  if (validate !== undefined && !validate(payload)) {
+    engine.sendError(conn, ErrorCode.VALIDATION_ERROR, 'Payload failed validation', { errors: toIssues(validate) }, ctx.clientId ? ctx.id : undefined, ctx.id)
+    return undefined
+  }
+  let result: any
+  try {
+    result = ev.def.handler(conn, payload, ctx)
+  } catch (err) {
+    if (alive(conn)) engine.handleError(conn, err, ctx)
+    return undefined
+  }
+  if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
+    conn[kInflight]++
+    return (result as Promise<unknown>).then(
+      (value) => { conn[kInflight]--; reply(engine, conn, ev, value, ctx) },
+      (err) => { conn[kInflight]--; if (alive(conn)) engine.handleError(conn, err, ctx) }
+    )
+  }
+  reply(engine, conn, ev, result, ctx)
+  return undefined
+}
+
+function reply (engine: Engine, conn: Connection, ev: CompiledEvent, value: unknown, ctx: HandlerContext): void {
+  if (ev.replyEvent !== undefined) engine.send(conn, engine.serializer.frame(ev.replyEvent, value, ctx.clientId ? ctx.id : undefined))
 }
 
 /** Steps 7–10: middleware, validation, dependencies, handler and reply. Never rejects. */
@@ -191,9 +226,7 @@ async function invoke (engine: Engine, conn: Connection, ev: CompiledEvent, payl
   // 10. handler and reply
   let result = ev.def.handler(conn, payload, ctx) as any
   if (result !== null && typeof result === 'object' && typeof result.then === 'function') result = await result
-  if (ev.replyEvent !== undefined) {
-    engine.send(conn, engine.serializer.frame(ev.replyEvent, result, ctx.clientId ? ctx.id : undefined))
-  }
+  reply(engine, conn, ev, result, ctx)
 }
 
 async function refreshAuth (engine: Engine, conn: Connection, payload: any, clientId: string | undefined): Promise<void> {
