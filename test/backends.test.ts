@@ -306,6 +306,40 @@ t.test('redis backend', async (t) => {
     t.equal(await a.next(), 'remote', 'subscribed once Redis came up')
   })
 
+  t.test('command errors and delivery failures are caught and counted, never thrown', async (t) => {
+    const keyPrefix = prefix()
+    const delivered: string[] = []
+    const receiver = redisBackend({ url: redis.url, keyPrefix })
+    await receiver.start(context('/', {
+      deliverRoom: () => { throw new Error('delivery bug') },
+      deliverConnection: (id, frame) => { delivered.push(`${id}:${frame}`); return true }
+    }))
+    t.teardown(() => receiver.stop('/'))
+    const sender = redisBackend({ url: redis.url, keyPrefix })
+    const ctx = context('/', { heartbeatInterval: 60 }) // no heartbeat tick repairs the keys during the test
+    await sender.start(ctx)
+    t.teardown(() => sender.stop('/'))
+
+    // A key of the wrong type makes every room command fail with WRONGTYPE.
+    await admin.set(`${keyPrefix}/:room:broken`, 'not a set')
+    await admin.set(`${keyPrefix}/:node:${ctx.nodeId}:conns`, 'not a set')
+    await sender.join('/', 'broken', 'c1')
+    await sender.leave('/', 'broken', 'c1')
+    t.same(await sender.members('/', 'broken'), [])
+    await sender.addConnection('/', 'c1')
+    await sender.removeConnection('/', 'c1')
+    t.same(await sender.connections('/'), [])
+    t.equal(sender.stats().errors, 6, 'each failure counted')
+
+    await sender.publishRoom('/', 'room', 'boom')
+    await sender.publishConnection('/', 'c9', 'after')
+    await waitFor(() => delivered.length === 1, 2000)
+    t.same(delivered, ['c9:after'], 'the receiver survived a throwing delivery')
+    t.equal(receiver.stats().errors, 1, 'the delivery failure was counted')
+    t.equal(receiver.stats().received, 2)
+    t.equal(sender.stats().published, 2)
+  })
+
   t.test('Redis outage under traffic', (t) => outage(t, redis, prefix()))
 })
 
