@@ -377,6 +377,8 @@ class RedisBackend implements BackendAdapter {
 
   /** Rewrite this node's presence and memberships from the local index, atomically. */
   async #resync (space: Space): Promise<void> {
+    // A tick still running when the namespace stopped must not register it again.
+    if (this.#spaces.get(space.ctx.namespace) !== space) return
     space.dirty = false
     const multi = this.#cmd!.multi() as ScriptPipeline
     multi.socketspecPurge(space.base, space.nodeId)
