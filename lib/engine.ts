@@ -9,7 +9,6 @@ import { SessionTimers } from './session.js'
 import { TokenBucket } from './rate-limit.js'
 import { onFrame } from './pipeline.js'
 import { RoomManager } from './rooms.js'
-import { memoryBackend } from './backends/memory.js'
 import { extractToken } from './auth/token.js'
 import { normalizeIdentity, anonymousIdentity } from './auth/identity.js'
 import type { ResolvedOptions } from './options.js'
@@ -61,7 +60,7 @@ export class Engine {
     this.log = log
     this.connRate = opts.rateLimit
     this.hardCap = opts.maxPayloadSize * 4
-    this.backend = opts.backend === 'memory' ? memoryBackend() : opts.backend
+    this.backend = opts.backend
     this.rooms = new RoomManager<Connection>({ namespace: opts.namespace, backend: this.backend, staticRooms: opts.rooms, log })
   }
 

@@ -2,6 +2,7 @@ import { Ajv } from 'ajv'
 import { OptionsSchema, SessionOptionsSchema } from '../schemas/options.js'
 import { FST_SOCKETSPEC_INVALID_OPTION } from './errors.js'
 import { resolveAuth } from './auth/index.js'
+import { resolveBackend } from './backends/index.js'
 import type { AuthBackend, RateLimitConfig, SessionConfig, StaticRoom } from './types.js'
 import type { BackendAdapter } from './backends/types.js'
 
@@ -56,7 +57,7 @@ export interface ResolvedOptions {
   docsUrl: string
   docsAccessToken?: string
   auth?: AuthBackend
-  backend: 'memory' | BackendAdapter
+  backend: BackendAdapter
   allowedOrigins: string[]
   maxPayloadSize: number
   rateLimit?: RateLimitConfig
@@ -104,19 +105,14 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     throw new FST_SOCKETSPEC_INVALID_OPTION('session.' + optionName(e.instancePath, e.params as Record<string, unknown>), e.message ?? 'is invalid')
   }
   opts.auth = resolveAuth(opts.auth)
-  const backend = opts.backend ?? 'memory'
-  if (backend !== 'memory') {
-    const b = backend as Partial<BackendAdapter>
-    if (b === null || typeof b !== 'object' || typeof b.start !== 'function' || typeof b.publishRoom !== 'function' || typeof b.join !== 'function') {
-      throw new FST_SOCKETSPEC_INVALID_OPTION('backend', "must be 'memory' or a BackendAdapter such as redisBackend({ url })")
-    }
-  }
+  // Resolved here so a bad adapter fails at register time, naming the missing method.
+  const backend = resolveBackend(opts.backend)
   const session = opts.session as Required<SessionConfig>
   const rooms = (opts.rooms as Array<string | StaticRoom>).map(r => typeof r === 'string' ? { name: r } : { ...r })
   const origins = opts.allowedOrigins as string[]
   return {
     ...(opts as unknown as ResolvedOptions),
-    backend: backend as ResolvedOptions['backend'],
+    backend,
     session,
     rooms,
     allowedOrigins: origins
