@@ -37,7 +37,7 @@ t.test('reserved __x__ names are refused at ready, naming the event', async (t) 
 t.test('on() only records: the error surfaces at ready, not at on()', async (t) => {
   const app = await build(t)
   t.doesNotThrow(() => app.socket.on('__nope__', {}, noop))
-  await t.rejects(app.ready(), { code: 'FST_SOCKETSPEC_RESERVED_EVENT' })
+  await t.rejects(async () => { await app.ready() }, { code: 'FST_SOCKETSPEC_RESERVED_EVENT' })
 })
 
 t.test('duplicate event names in a namespace', async (t) => {
@@ -56,7 +56,7 @@ t.test('the same name in two namespaces is fine', async (t) => {
   await app.register(socketspec, { path: '/b', namespace: '/b', decorator: 'b' })
   ;(app as any).a.on('echo', {}, noop)
   ;(app as any).b.on('echo', {}, noop)
-  await t.resolves(app.ready())
+  await t.resolves(async () => { await app.ready() })
 })
 
 t.test('invalid payload schemas are refused, naming the event', async (t) => {
@@ -116,12 +116,14 @@ t.test('bad emits / broadcasts / reply entries are refused, naming the event', a
   }
 })
 
-t.test('emits / broadcasts that are not arrays are refused with a coded error', async (t) => {
+t.test('emits / broadcasts that are not arrays are refused with a coded error', {
+  todo: 'bug: a non-array emits/broadcasts makes ready throw a plain TypeError "def.emits is not iterable" (no FST_SOCKETSPEC_* code, event not named)'
+}, async (t) => {
   for (const [label, options] of [['emits object', { emits: { event: 'x' } }], ['broadcasts string', { broadcasts: 'lobby' }]] as const) {
     const err = await readyError(app => { app.socket.on('decl', options as any, noop) })
     t.match(err, { code: /^FST_SOCKETSPEC_/, message: /'decl'/ }, label)
   }
-}, { todo: 'bug: a non-array emits/broadcasts makes ready throw a plain TypeError "def.emits is not iterable" (no FST_SOCKETSPEC_* code, event not named)' })
+})
 
 t.test('bad per-event rateLimit and deps are refused, naming the event', async (t) => {
   for (const rateLimit of [{ rate: 0, capacity: 1 }, { rate: 1, capacity: 0 }, { rate: -1, capacity: 5 }, { rate: 'fast', capacity: 5 }]) {
