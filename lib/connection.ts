@@ -5,7 +5,7 @@ import type { Identity } from './types.js'
 import type { TokenBucket } from './rate-limit.js'
 import type { Engine } from './engine.js'
 import type { SessionTimers } from './session.js'
-import { kRegistered, kBuckets, kCloseInfo, kEngine, kInflight, kOrdered, kQueue, kSocket, kState, kTimers } from './symbols.js'
+import { kCorked, kRegistered, kBuckets, kCloseInfo, kEngine, kInflight, kOrdered, kQueue, kSocket, kState, kTimers } from './symbols.js'
 
 /** Connection lifecycle states. */
 export const ConnState = { PENDING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const
@@ -60,6 +60,7 @@ export class Connection {
   /** @internal */ [kTimers]: SessionTimers | null
   /** @internal handlers running */ [kInflight]: number
   /** @internal why the server closed it */ [kCloseInfo]: { code: number, reason: string } | null
+  /** @internal writes held until the end of the tick */ [kCorked]: boolean
 
   constructor (engine: Engine, socket: WebSocket, id: string, headers: IncomingHttpHeaders, query: Record<string, string | string[] | undefined>, identity: Identity, log: FastifyBaseLogger) {
     this[kEngine] = engine
@@ -72,6 +73,7 @@ export class Connection {
     this[kTimers] = null
     this[kInflight] = 0
     this[kCloseInfo] = null
+    this[kCorked] = false
     this.id = id
     this.headers = headers
     this.query = query
