@@ -1,0 +1,139 @@
+// Compile-time tests: `npm run typecheck` (tsc over test/) fails if an inference
+// below regresses. Each `@ts-expect-error` line would be *unused* (and so an
+// error) if the payload or deps were typed `any`. The runtime part only makes
+// sure tap sees this file and that the typed handlers really run.
+import t from 'tap'
+import socketspec, { Type, SocketError, type Static, type Connection, type HandlerContext, type SocketspecOptions } from '../lib/index.js'
+import { TestClient, type TestMessage, type TestConnection } from '../lib/testing.js'
+import { build, client } from './helpers/build.js'
+
+/** Exact type equality (distinguishes any, unknown and never). */
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
+/** Compiles only when its type argument is `true`. */
+function expectType<T extends true> (): T | undefined { return undefined }
+type IsAny<T> = 0 extends (1 & T) ? true : false
+
+const Message = Type.Object({
+  text: Type.String(),
+  count: Type.Integer(),
+  tags: Type.Array(Type.String()),
+  mood: Type.Union([Type.Literal('happy'), Type.Literal('sad')]),
+  note: Type.Optional(Type.String())
+})
+
+t.test('payload types are inferred from the TypeBox schema', async (t) => {
+  const app = await build(t)
+  const seen: string[] = []
+
+  app.socket.on('echo', { payload: Type.Object({ echo: Type.String() }) }, (conn, payload, ctx) => {
+    expectType<Equal<typeof payload, { echo: string }>>()
+    expectType<Equal<IsAny<typeof payload>, false>>()
+    expectType<Equal<typeof conn, Connection>>()
+    expectType<Equal<typeof ctx.id, string>>()
+    expectType<Equal<typeof ctx.event, string>>()
+    const s: string = payload.echo
+    // @ts-expect-error echo is a string, not a number
+    const n: number = payload.echo
+    // @ts-expect-error no such property on the payload
+    void payload.nope
+    seen.push(s, String(n))
+    conn.emit('echo_response', { echo: payload.echo })
+  })
+
+  app.socket.on('message', { payload: Message }, (_conn, payload) => {
+    expectType<Equal<typeof payload, Static<typeof Message>>>()
+    expectType<Equal<typeof payload.count, number>>()
+    expectType<Equal<typeof payload.tags, string[]>>()
+    expectType<Equal<typeof payload.mood, 'happy' | 'sad'>>()
+    expectType<Equal<typeof payload.note, string | undefined>>()
+    // @ts-expect-error 'angry' is not one of the literals
+    const angry: typeof payload.mood = 'angry'
+    // @ts-expect-error the optional note may be undefined
+    const note: string = payload.note
+    void angry
+    void note
+    seen.push(payload.mood)
+  })
+
+  app.socket.on('bare', {}, (_conn, payload) => {
+    expectType<Equal<typeof payload, unknown>>()
+    // @ts-expect-error without a schema the payload is unknown, not any
+    void payload.anything
+  })
+
+  app.socket.on('short', (_conn, payload) => {
+    expectType<Equal<typeof payload, unknown>>()
+  })
+
+  const tc = client(t, app)
+  const conn: TestConnection = await tc.connect()
+  await conn.send('echo', { echo: 'typed' })
+  const reply: TestMessage = await conn.receive()
+  t.same(reply, { event: 'echo_response', payload: { echo: 'typed' } })
+  await conn.send('message', { text: 'x', count: 1, tags: [], mood: 'happy' })
+  await conn.send('echo', { echo: 'sync' })
+  await conn.receive()
+  t.same(seen, ['typed', 'typed', 'happy', 'sync', 'sync'], 'the typed handlers ran')
+})
+
+t.test('deps types reach ctx.deps, promises awaited', async (t) => {
+  const app = await build(t)
+  app.socket.on('who', {
+    payload: Type.Object({ n: Type.Number() }),
+    deps: {
+      user: async (conn: Connection) => ({ id: conn.id, admin: false }),
+      answer: () => 42,
+      label: (_conn: Connection, ctx: HandlerContext) => ctx.event
+    },
+    reply: { event: 'me' }
+  }, (_conn, payload, ctx) => {
+    expectType<Equal<typeof payload, { n: number }>>()
+    expectType<Equal<typeof ctx.deps.user, { id: string, admin: boolean }>>()
+    expectType<Equal<typeof ctx.deps.answer, number>>()
+    expectType<Equal<typeof ctx.deps.label, string>>()
+    expectType<Equal<IsAny<typeof ctx.deps>, false>>()
+    // @ts-expect-error no such dependency
+    void ctx.deps.missing
+    // @ts-expect-error answer is a number
+    const s: string = ctx.deps.answer
+    void s
+    return { id: ctx.deps.user.id, answer: ctx.deps.answer + payload.n, label: ctx.deps.label }
+  })
+  const conn = await client(t, app).connect()
+  const reply = await conn.request('who', { n: 1 })
+  t.same(reply.payload, { id: conn.id, answer: 43, label: 'who' })
+})
+
+t.test('hooks, options and errors are typed', async (t) => {
+  const app = await build(t)
+  app.socket.onDisconnect((conn, reason, code) => {
+    expectType<Equal<typeof conn, Connection>>()
+    expectType<Equal<typeof reason, string>>()
+    expectType<Equal<typeof code, number>>()
+  })
+  app.socket.onError((_conn, err, ctx) => {
+    expectType<Equal<typeof err, unknown>>()
+    expectType<Equal<typeof ctx.id, string>>()
+  })
+  app.socket.middleware(async (_conn, event, payload, next) => {
+    expectType<Equal<typeof event, string>>()
+    expectType<Equal<typeof payload, unknown>>()
+    expectType<Equal<ReturnType<typeof next>, Promise<void>>>()
+    await next()
+  })
+  const options: SocketspecOptions = { path: '/ws', session: { idleTimeout: 30 }, rateLimit: { rate: 1, capacity: 2 } }
+  // @ts-expect-error maxPayloadSize is a number
+  const wrong: SocketspecOptions = { maxPayloadSize: '1kb' }
+  // @ts-expect-error unknown option
+  const unknown: SocketspecOptions = { heartbeat: 5 }
+  void wrong
+  void unknown
+  const err = new SocketError('CUSTOM', 'message', { a: 1 })
+  expectType<Equal<typeof err.code, string>>()
+  expectType<Equal<typeof err.details, Record<string, unknown>>>()
+  expectType<Equal<Parameters<typeof socketspec>[1], SocketspecOptions>>()
+  const tc = new TestClient(app)
+  expectType<Equal<Awaited<ReturnType<typeof tc.connect>>, TestConnection>>()
+  t.equal(options.path, '/ws')
+  t.equal(err.code, 'CUSTOM')
+})
