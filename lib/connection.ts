@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { WebSocket } from 'ws'
 import type { Identity } from './types.js'
 import type { TokenBucket } from './rate-limit.js'
+import type { PreparedFrame } from './frame.js'
 import type { Engine } from './engine.js'
 import type { SessionTimers } from './session.js'
 import { kCorked, kRegistered, kBuckets, kCloseInfo, kEngine, kInflight, kOrdered, kQueue, kSocket, kState, kTimers } from './symbols.js'
@@ -105,6 +106,11 @@ export class Connection {
   /** @internal Deliver an already serialized frame (used by rooms and broadcasts). */
   send (frame: string): void {
     this[kEngine].send(this, frame)
+  }
+
+  /** @internal Deliver a frame encoded once for many receivers (broadcasts). */
+  sendPrepared (frame: PreparedFrame): void {
+    this[kEngine].sendPrepared(this, frame)
   }
 
   /** Join a room (room guards run first; PERMISSION_ERROR when refused). */

@@ -14,6 +14,7 @@ import { normalizeIdentity, anonymousIdentity } from './auth/identity.js'
 import type { ResolvedOptions } from './options.js'
 import type { BackendAdapter } from './backends/types.js'
 import type { HandlerContext } from './types.js'
+import type { PreparedFrame } from './frame.js'
 import { kBuckets, kCloseInfo, kCorked, kInflight, kQueue, kRegistered, kSocket, kState, kTimers } from './symbols.js'
 
 const WS_OPEN = 1
@@ -186,6 +187,29 @@ export class Engine {
     if (ws.readyState !== WS_OPEN) return
     if (!conn[kCorked]) cork(conn)
     ws.send(frame)
+    this.stats.eventsOut++
+    if (ws.bufferedAmount > this.opts.maxBufferedBytes) {
+      conn.log.warn({ bufferedAmount: ws.bufferedAmount }, 'slow consumer closed')
+      this.close(conn, CloseCode.SLOW_CONSUMER, 'slow_consumer')
+    }
+  }
+
+  /**
+   * Broadcast delivery: write the pre-encoded frame bytes straight to the TCP
+   * socket (no per-receiver framing or UTF-8 encoding) when ws has nothing
+   * queued and no extension transforms frames; otherwise go through ws.
+   */
+  sendPrepared (conn: Connection, frame: PreparedFrame): void {
+    if (conn[kState] !== ConnState.OPEN) return
+    const ws = conn[kSocket] as WebSocket & { _socket?: any, _sender?: { _queue?: unknown[] }, _extensions?: Record<string, unknown> }
+    if (ws.readyState !== WS_OPEN) return
+    if (!conn[kCorked]) cork(conn)
+    const raw = ws._socket
+    if (raw !== undefined && raw !== null && ws._sender?._queue?.length === 0 && ws._extensions !== undefined && Object.keys(ws._extensions).length === 0) {
+      raw.write(frame.bytes)
+    } else {
+      ws.send(frame.text)
+    }
     this.stats.eventsOut++
     if (ws.bufferedAmount > this.opts.maxBufferedBytes) {
       conn.log.warn({ bufferedAmount: ws.bufferedAmount }, 'slow consumer closed')

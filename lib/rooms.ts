@@ -4,6 +4,7 @@ import type { BackendAdapter, BackendContext, BackendStats } from './backends/ty
 import type { StaticRoom } from './types.js'
 import { FST_SOCKETSPEC_INVALID_HOOK, FST_SOCKETSPEC_INVALID_OPTION, SocketError } from './errors.js'
 import { compileRoomPattern, type RoomParams, type RoomPattern } from './room-pattern.js'
+import { PreparedFrame } from './frame.js'
 
 /** Longest room name accepted by `join`. */
 export const MAX_ROOM_NAME_LENGTH = 256
@@ -15,6 +16,8 @@ export interface RoomMember {
   readonly rooms: Set<string>
   /** Deliver an already serialized frame; must not throw. */
   send (frame: string): void
+  /** Optional: deliver a frame serialized and encoded once for many receivers. */
+  sendPrepared? (frame: PreparedFrame): void
   readonly open: boolean
 }
 
@@ -393,19 +396,14 @@ export function isValidRoomName (room: unknown): room is string {
 
 function deliver (members: Iterable<RoomMember>, frame: string, except?: readonly string[]): number {
   let n = 0
-  if (except === undefined || except.length === 0) {
-    for (const member of members) {
-      if (member.open) {
-        member.send(frame)
-        n++
-      }
-    }
-  } else {
-    for (const member of members) {
-      if (member.open && !except.includes(member.id)) {
-        member.send(frame)
-        n++
-      }
+  // Encoded once for every member that can take raw frame bytes.
+  const prepared = new PreparedFrame(frame)
+  const all = except === undefined || except.length === 0
+  for (const member of members) {
+    if (member.open && (all || !except.includes(member.id))) {
+      if (member.sendPrepared !== undefined) member.sendPrepared(prepared)
+      else member.send(frame)
+      n++
     }
   }
   return n
