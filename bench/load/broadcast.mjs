@@ -101,8 +101,9 @@ export async function broadcast ({ peer, ports, senderPort = ports[0], members: 
   } else {
     const pump = () => {
       const due = Math.min(Math.floor((performance.now() - t0) * rate / 1000) + 1, maxBroadcasts)
-      while (running && sent < due && sent - completed < RING - 1) sendOne()
-      if (running && sent < maxBroadcasts) timer = setTimeout(pump, 1)
+      if (!running) return
+      while (sent < due && sent - completed < RING - 1) sendOne()
+      if (sent < maxBroadcasts) timer = setTimeout(pump, 1)
     }
     pump()
   }
@@ -129,6 +130,7 @@ export async function broadcast ({ peer, ports, senderPort = ports[0], members: 
   await waitUntil(() => completed >= sent, 2000)
   result.allDelivered = allHist.summary()
   result.broadcasts = completed
+  result.deliveries = deliveries
   result.members = expected
   result.stalled = stalled()
   result.lost = sent - completed

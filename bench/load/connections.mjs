@@ -31,7 +31,8 @@ export async function storm ({ peer, port, concurrency = 50, tokens = null, warm
   let active = 0
   async function loop () {
     active++
-    while (running && started < maxHandshakes) {
+    while (started < maxHandshakes) {
+      if (!running) break
       const token = tokens === null ? null : tokens[started % tokens.length]
       started++
       const t = performance.now()
@@ -52,6 +53,7 @@ export async function storm ({ peer, port, concurrency = 50, tokens = null, warm
   const result = await measureWindow({ warmupMs, windowMs, hooks, hist, counter: () => done, stopWhen: () => active === 0 })
   running = false
   await waitUntil(() => active === 0, 10_000)
+  result.total = done
   result.failures = failures
   result.errors = failures
   result.lastError = lastError

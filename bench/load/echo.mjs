@@ -58,6 +58,7 @@ export async function closedLoop ({ peer, port, connections = 50, inflight = 16,
   result.errors = conns.reduce((n, c) => n + c.errors, 0)
   result.lastError = conns.find((c) => c.lastError !== null)?.lastError ?? null
   result.unmatched = unmatched
+  result.total = completed
   result.lost = Math.max(0, outstanding)
   for (const c of conns) c.terminate()
   return result
@@ -134,6 +135,8 @@ export async function openLoop ({ peer, port, connections = 50, rate, payloadByt
   result.errors = conns.reduce((n, c) => n + c.errors, 0)
   result.lastError = conns.find((c) => c.lastError !== null)?.lastError ?? null
   result.unmatched = unmatched
+  result.total = completed
+  result.sent = sent
   result.lost = outstanding
   for (const c of conns) c.terminate()
   return result

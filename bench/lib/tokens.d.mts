@@ -1,0 +1,2 @@
+export declare const JWT_SECRET: string
+export declare function makeTokens (count: number, secret?: string): string[]
