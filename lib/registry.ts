@@ -93,6 +93,12 @@ export class EventRegistry {
           throw new FST_SOCKETSPEC_INVALID_SCHEMA(name, (err as Error).message)
         }
       }
+      for (const key of ['emits', 'broadcasts', 'tags'] as const) {
+        if (!Array.isArray(def[key])) throw new FST_SOCKETSPEC_INVALID_EVENT(name, `${key} must be an array`)
+      }
+      if (def.reply !== undefined && (def.reply === null || typeof def.reply !== 'object')) {
+        throw new FST_SOCKETSPEC_INVALID_EVENT(name, 'reply must be an object { event, schema? }')
+      }
       for (const out of [...def.emits, ...def.broadcasts, ...(def.reply !== undefined ? [def.reply] : [])]) {
         if (out === null || typeof out !== 'object' || typeof out.event !== 'string' || out.event.length === 0) {
           throw new FST_SOCKETSPEC_INVALID_EVENT(name, 'every emits/broadcasts/reply entry needs an event name')

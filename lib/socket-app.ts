@@ -3,7 +3,7 @@ import type { Connection, RoomTarget } from './connection.js'
 import type { ConnectHook, DisconnectHook, Engine, ErrorHook, Middleware } from './engine.js'
 import { FST_SOCKETSPEC_ALREADY_STARTED, FST_SOCKETSPEC_INVALID_HOOK, FST_SOCKETSPEC_NOT_READY } from './errors.js'
 import { buildAsyncApi } from './asyncapi.js'
-import { kEngine } from './symbols.js'
+import { kEngine, kInject } from './symbols.js'
 import type { EventOptions, HandlerContext, PayloadOf, SocketStats } from './types.js'
 
 /** Handler of an event: `payload` is typed from the event's TypeBox schema. */
@@ -42,6 +42,7 @@ export interface RoomsApi {
  */
 export class SocketApp {
   /** @internal */ readonly [kEngine]: Engine
+  /** @internal @fastify/websocket's injectWS of the registering context (for TestClient) */ [kInject]?: (...args: any[]) => Promise<unknown>
   readonly rooms: RoomsApi
   private document: Record<string, unknown> | null = null
 

@@ -10,3 +10,7 @@ export const kInflight = Symbol('socketspec.inflight')
 export const kCloseInfo = Symbol('socketspec.closeInfo')
 export const kRegistered = Symbol('socketspec.registered')
 export const kCorked = Symbol('socketspec.corked')
+/** On the http server: SocketApps by path (for TestClient), and whether socketspec registered @fastify/websocket's upgrade listener. */
+export const kSocketApps = Symbol.for('socketspec.apps')
+export const kWsOwner = Symbol.for('socketspec.wsOwner')
+export const kInject = Symbol('socketspec.inject')

@@ -4,7 +4,7 @@ import type { WebSocket } from 'ws'
 import { SocketError } from './errors.js'
 import { SocketApp } from './socket-app.js'
 import type { Connection } from './connection.js'
-import { kEngine, kSocket } from './symbols.js'
+import { kEngine, kInject, kSocket, kSocketApps } from './symbols.js'
 
 /** A frame received by the TestClient. */
 export interface TestMessage<P = any> {
@@ -44,6 +44,8 @@ interface Waiter {
 }
 
 const DEFAULT_TIMEOUT = 5000
+/** Links an in-process client to its server-side connection (visible in conn.headers). */
+const LINK_HEADER = 'x-socketspec-test-client'
 
 /** One in-process client connection (returned by `TestClient.connect`). */
 export class TestConnection {
@@ -55,12 +57,12 @@ export class TestConnection {
   private readonly waiters: Waiter[] = []
   private closeInfo: { code: number, reason: string } | null = null
 
-  constructor (private readonly ws: WebSocket, private readonly app: SocketApp) {
+  constructor (private readonly ws: WebSocket, private readonly app: SocketApp, private readonly link = '') {
     this.closed = new Promise(resolve => {
       ws.on('close', (code, reason) => {
         // injectWS streams never emit 'close' after the closing handshake, so the
         // server would wait for ws' close timeout: end the server side now, as TCP would.
-        const server = this.id === '' ? undefined : this.app[kEngine].connections.get(this.id)
+        const server = this.serverSide()
         if (server !== undefined) server[kSocket].terminate()
         this.closeInfo = { code, reason: reason.toString() }
         for (const w of this.waiters.splice(0)) {
@@ -109,6 +111,14 @@ export class TestConnection {
       const waiter: Waiter = { match, resolve, reject, timer }
       this.waiters.push(waiter)
     })
+  }
+
+  private serverSide (): Connection | undefined {
+    const connections = this.app[kEngine].connections
+    if (this.id !== '') return connections.get(this.id)
+    // refused before __connect__: find it by the link header this client sent
+    for (const c of connections.values()) if (c.headers[LINK_HEADER] === this.link) return c
+    return undefined
   }
 
   /** The server-side Connection (identity, rooms, metadata...). */
@@ -183,8 +193,16 @@ export class TestClient {
   private socketApp (): SocketApp {
     const name = this.options.decorator ?? 'socket'
     const app = (this.fastify as any)[name]
-    if (!(app instanceof SocketApp)) throw new Error(`no socketspec decorator '${name}' on this Fastify instance`)
-    return app
+    if (app instanceof SocketApp && (this.options.path === undefined || app.path === this.options.path)) return app
+    // A namespace registered in an encapsulated context is not a decorator of the root: find it by path.
+    const byPath = (this.fastify.server as any)[kSocketApps] as Map<string, SocketApp> | undefined
+    if (this.options.path !== undefined) {
+      const found = byPath?.get(this.options.path)
+      if (found !== undefined) return found
+      throw new Error(`no socketspec registration with path '${this.options.path}' on this Fastify instance`)
+    }
+    if (byPath !== undefined && byPath.size === 1) return [...byPath.values()][0]
+    throw new Error(`no socketspec decorator '${name}' on this Fastify instance; pass { path } to pick a registration`)
   }
 
   /** Open a connection; resolves after `__connect__`, rejects with SocketError AUTH_ERROR (closeCode 4001) when refused. */
@@ -196,11 +214,13 @@ export class TestClient {
       const qs = new URLSearchParams(options.query).toString()
       if (qs !== '') path += (path.includes('?') ? '&' : '?') + qs
     }
-    const headers: Record<string, string> = { ...options.headers }
+    const link = randomUUID()
+    const headers: Record<string, string> = { ...options.headers, [LINK_HEADER]: link }
     if (options.token !== undefined) headers.authorization = 'Bearer ' + options.token
     let conn: TestConnection | undefined
-    const ws = await (this.fastify as any).injectWS(path, { headers }, {
-      onInit: (socket: WebSocket) => { conn = new TestConnection(socket, app) }
+    const inject = app[kInject] ?? (this.fastify as any).injectWS?.bind(this.fastify)
+    const ws = await inject(path, { headers }, {
+      onInit: (socket: WebSocket) => { conn = new TestConnection(socket, app, link) }
     }) as WebSocket
     const c = conn as TestConnection
     this.connections.add(c)

@@ -8,6 +8,7 @@ import { compileOriginCheck } from '../lib/origin.js'
 import { FST_SOCKETSPEC_INVALID_OPTION } from '../lib/errors.js'
 import { createUrlRedactor, selectProtocol } from '../lib/auth/token.js'
 import { sensitiveQueryOf } from '../lib/auth/index.js'
+import { kInject, kSocketApps, kWsOwner } from '../lib/symbols.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -44,7 +45,13 @@ async function socketspec (fastify: FastifyInstance, options: SocketspecOptions)
   const app = new SocketApp(engine)
   fastify.decorate(opts.decorator, app)
 
+  const server = fastify.server as typeof fastify.server & { [kWsOwner]?: boolean, [kSocketApps]?: Map<string, SocketApp> }
+  // The http server is shared by every encapsulated context: TestClient finds a namespace by path here.
+  const apps = server[kSocketApps] ?? (server[kSocketApps] = new Map())
+  apps.set(opts.path, app)
+
   if (!fastify.hasDecorator('websocketServer')) {
+    const upgradeBefore = server.listeners('upgrade')
     await fastify.register(websocket, {
       options: {
         // ws enforces the hard cap itself and closes 1009; smaller oversize frames get PAYLOAD_TOO_LARGE.
@@ -60,11 +67,23 @@ async function socketspec (fastify: FastifyInstance, options: SocketspecOptions)
       // socketspec's own preClose hook shuts connections down gracefully.
       preClose: (done) => { done() }
     })
+    if (server[kWsOwner] === true) {
+      // Another encapsulated socketspec registration already listens for upgrades on
+      // this server and routes them through the shared router; a second listener would
+      // route every upgrade twice. Keep this context's @fastify/websocket route hooks only.
+      for (const l of server.listeners('upgrade')) {
+        if (!upgradeBefore.includes(l)) server.removeListener('upgrade', l as (...args: any[]) => void)
+      }
+    }
+    server[kWsOwner] = true
   } else {
     // The app registered @fastify/websocket itself: still never echo a bearer token as the selected subprotocol.
     const wss = (fastify as any).websocketServer
     if (wss?.options !== undefined && wss.options.handleProtocols == null) wss.options.handleProtocols = selectProtocol
   }
+
+  // TestClient injects through the @fastify/websocket of this context (encapsulated ones included).
+  app[kInject] = (fastify as any).injectWS?.bind(fastify)
 
   const originAllowed = compileOriginCheck(opts.allowedOrigins)
   fastify.route({
