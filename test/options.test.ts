@@ -105,7 +105,7 @@ t.test('defaults are applied', async (t) => {
     decorator: 'socket',
     docs: false,
     docsUrl: '/socket-docs',
-    backend: 'memory',
+    backend: { name: 'memory' },
     allowedOrigins: ['*'],
     maxPayloadSize: 65536,
     rooms: [],
@@ -185,8 +185,9 @@ t.test('valid non-default values are accepted and kept', async (t) => {
 
 t.test('auth: null and backend: undefined mean the defaults', async (t) => {
   t.equal(resolveOptions({ auth: null }).auth, undefined)
-  t.equal(resolveOptions({ backend: undefined }).backend, 'memory')
-  t.equal(resolveOptions({ backend: 'memory' }).backend, 'memory')
+  t.equal(resolveOptions({ backend: undefined }).backend.name, 'memory', 'a fresh memory backend')
+  t.equal(resolveOptions({ backend: 'memory' }).backend.name, 'memory')
+  t.not(resolveOptions({}).backend, resolveOptions({}).backend, 'one memory backend per registration')
 })
 
 t.test('Fastify\'s own plugin option keys are not refused', async (t) => {
