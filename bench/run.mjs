@@ -6,6 +6,7 @@ import { mkdirSync, readdirSync, statSync, writeFileSync, existsSync } from 'nod
 import { availableParallelism, cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { cpuBusy, cpuTimes } from './lib/cpu-stat.mjs'
 import { freePort, hasBinary, hasTaskset, killAll, start } from './lib/proc.mjs'
 import { markdown, summarize } from './lib/report.mjs'
 import { SCENARIOS, timings } from './lib/scenarios.mjs'
@@ -131,6 +132,7 @@ async function runOne (sc, peer, round, timing = t) {
   let redis = null
   const servers = []
   let client = null
+  let machineLoad = null
   try {
     if (sc.redis) redis = await startRedis()
     for (let i = 0; i < (sc.nodes ?? 1); i++) {
@@ -159,9 +161,16 @@ async function runOne (sc, peer, round, timing = t) {
         (err) => client.send({ type: 'response', id: msg.id, ok: false, error: err.message })
       )
     }
+    let stat0 = null
     async function handle (name) {
-      if (name === 'window-start') return Promise.all(servers.map((s) => s.request('mark')))
-      if (name === 'window-end') return Promise.all(servers.map((s) => s.request('report')))
+      if (name === 'window-start') {
+        stat0 = cpuTimes()
+        return Promise.all(servers.map((s) => s.request('mark')))
+      }
+      if (name === 'window-end') {
+        machineLoad = cpuBusy(stat0, cpuTimes())
+        return Promise.all(servers.map((s) => s.request('report')))
+      }
       if (name === 'loaded') {
         await new Promise((resolve) => setTimeout(resolve, 1000))
         return servers[0].request('memory')
@@ -174,7 +183,7 @@ async function runOne (sc, peer, round, timing = t) {
     const limit = (timing.warmupMs + timing.windowMs) + 180_000
     const res = await client.waitFor(['result'], limit)
     if (!res.ok) return { ...row, status: 'failed', reason: res.error }
-    return { ...row, ...metrics(sc, res.result, base), offeredRate: rate }
+    return { ...row, ...metrics(sc, res.result, base, machineLoad), offeredRate: rate }
   } catch (err) {
     return { ...row, status: 'failed', reason: err.message.split('\n')[0].slice(0, 300) }
   } finally {
@@ -185,7 +194,7 @@ async function runOne (sc, peer, round, timing = t) {
 }
 
 /** The numbers of one run from the load generator's result and the servers' reports. */
-function metrics (sc, r, base) {
+function metrics (sc, r, base, load) {
   const flags = []
   if (r.errors > 0) flags.push(`errors ${r.errors}${r.lastError ? ` (${r.lastError.slice(0, 80)})` : ''}`)
   if (r.lost > 0) flags.push(`unanswered ${r.lost}`)
@@ -205,8 +214,13 @@ function metrics (sc, r, base) {
   const cpuFraction = reports.reduce((n, s) => n + s.cpuPct / 100, 0)
   const serverCpuPct = cpuFraction * 100
   const cpuUsPerOp = r.count > 0 ? (cpuFraction * r.elapsedMs * 1000) / r.count : null
-  if (['throughput', 'broadcast', 'storm'].includes(sc.kind) && serverCpuPct < 90) flags.push('client-bound')
+  // CPU time on the two cores that neither the server(s) nor the load generator used: other processes.
+  const otherPct = load === null ? null : Math.max(0, load.busyPct - serverCpuPct - r.clientCpuPct)
+  if (otherPct !== null && otherPct > 15) flags.push('contended')
+  else if (['throughput', 'broadcast', 'storm'].includes(sc.kind) && serverCpuPct < 90) flags.push('client-bound')
   return {
+    otherCpuPct: otherPct,
+    stealPct: load?.stealPct ?? null,
     rate: r.rate,
     count: r.count,
     cpuUsPerOp,
@@ -264,6 +278,9 @@ async function main () {
   const summary = summarize(runs, scenarios)
   if (summary.some((s) => s.flags?.some((f) => f.startsWith('client-bound')))) {
     header.push('> client-bound: the server used < 90 % of its core in these runs, so one Node load-generator process could not saturate it; the rate is a lower bound for that server and CPU µs per message stays the comparable number.', '')
+  }
+  if (summary.some((s) => s.flags?.some((f) => f.startsWith('contended')))) {
+    header.push('> contended: other processes used more than 15 % of a core during these windows (from /proc/stat, minus the server and the load generator); their numbers are not reliable: rerun on a quiet machine.', '')
   }
   const md = markdown(summary, scenarios, { header })
   console.log(md)

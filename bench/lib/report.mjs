@@ -30,13 +30,16 @@ export function summarize (runs, scenarios) {
         continue
       }
       s.status = 'ok'
-      for (const key of ['rate', 'offeredRate', 'cpuUsPerOp', 'serverCpuPct', 'clientCpuPct', 'p50', 'p99', 'allP99', 'rssMB', 'perConnKB', 'heapPerConnKB', 'connectRate']) {
+      for (const key of ['rate', 'offeredRate', 'cpuUsPerOp', 'serverCpuPct', 'clientCpuPct', 'p50', 'p99', 'allP99', 'rssMB', 'otherCpuPct', 'perConnKB', 'heapPerConnKB', 'connectRate']) {
         s[key] = median(ok.map((r) => r[key]))
       }
       s.spread = spread(ok.map((r) => r[primary(sc.kind)]))
       const flags = new Map()
       for (const r of ok) for (const f of r.flags) flags.set(f, (flags.get(f) ?? 0) + 1)
-      s.flags = [...flags].map(([f, n]) => (ok.length > 1 ? `${f} ${n}/${ok.length}` : f))
+      s.flags = [...flags].map(([f, n]) => {
+        const what = f === 'contended' ? `contended (other load ${fmt(s.otherCpuPct)} % of a core)` : f
+        return ok.length > 1 ? `${what} ${n}/${ok.length}` : what
+      })
       if (ok.length < rows.length) s.flags.push(`failed ${rows.length - ok.length}/${rows.length}: ${rows.find((r) => r.status !== 'ok').reason}`)
       out.push(s)
     }

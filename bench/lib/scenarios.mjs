@@ -72,11 +72,11 @@ export const SCENARIOS = [
     requires: ['rooms', 'auth'],
     server: { auth: true, nofile: 65_536 },
     client: { nofile: 65_536 },
-    job: () => ({
+    job: ({ port }) => ({
       workload: 'idle',
       auth: true,
       tokens: 10_000,
-      params: { connections: 10_000, concurrency: 100 }
+      params: { port, connections: 10_000, concurrency: 100 }
     })
   },
   {
