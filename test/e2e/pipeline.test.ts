@@ -294,3 +294,24 @@ t.test('pipeline steps over the wire: middleware order, deps, ordered events, __
   t.same(log, ['mw:step', 'dep:step', 'handler:1', 'mw:step', 'dep:step', 'handler:2'])
   t.equal(app.socket.stats().errors.UNKNOWN_EVENT, undefined, '__pong__ was not routed')
 })
+
+t.test('socket.emit over a real port: every frame length class (7-bit, 16-bit, 64-bit) arrives intact and in order', async (t) => {
+  const app = await build(t)
+  app.socket.on('after', {}, (conn) => { conn.emit('after', { ok: true }) })
+  const url = await listen(t, app)
+  const clients = [await connected(t, url), await connected(t, url)]
+  const overhead = JSON.stringify({ event: 'big', payload: { s: '' } }).length
+  // `total` is the frame's payload length in bytes ('é' is two bytes in UTF-8)
+  for (const total of [overhead + 6, 125, 126, 127, 65535, 65536, 70_000]) {
+    const s = 'é'.repeat(3) + 'x'.repeat(total - overhead - 6)
+    await app.socket.emit('big', { s })
+    for (const c of clients) {
+      c.send('after')
+      const got = await c.next()
+      t.equal(got.event, 'big', `${total} bytes: the broadcast first`)
+      t.equal(Buffer.byteLength(JSON.stringify(got)), total)
+      t.equal(got.payload.s, s, `${total} bytes intact`)
+      t.same(await c.next(), { event: 'after', payload: { ok: true } }, `${total} bytes: then the direct reply`)
+    }
+  }
+})
