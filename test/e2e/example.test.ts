@@ -45,7 +45,9 @@ t.test('examples/chat/server.ts: docs route, ws echo round trip, clean exit on S
   // report covered lib lines as uncovered (tap's spawn hook still adds its loader).
   const child = spawn(process.execPath, ['--import=tsx', 'examples/chat/server.ts'], {
     cwd: root,
-    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(NODE_V8_COVERAGE|NODE_OPTIONS|_TAPJS)/.test(k))), PORT: String(port), HOST: '127.0.0.1', REDIS_URL: '' },
+    // Filtering tap's variables is not enough: its spawn hook puts its loader back into
+    // NODE_OPTIONS, and that loader records coverage unless told '0'.
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(NODE_V8_COVERAGE|NODE_OPTIONS|_TAPJS)/.test(k))), _TAPJS_PROCESSINFO_COVERAGE_: '0', PORT: String(port), HOST: '127.0.0.1', REDIS_URL: '' },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => child.once('exit', (code, signal) => resolve({ code, signal })))
