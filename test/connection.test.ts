@@ -230,3 +230,34 @@ t.test('stats() counts connections, eventsIn, eventsOut and errors by code', asy
   await disconnected()
   t.equal(app.socket.stats().connections, 1)
 })
+
+t.test('join / leave / to(room): rooms Set, onRoomJoin / onRoomLeave hooks, to() excludes the sender, guards refuse', async (t) => {
+  const app = await build(t)
+  const events: string[] = []
+  app.socket.onRoomJoin((conn, room) => { events.push(`join:${conn.id.slice(0, 4)}:${room}`) })
+  app.socket.onRoomLeave((conn, room) => { events.push(`leave:${conn.id.slice(0, 4)}:${room}`) })
+  app.socket.roomGuard('vip:{level}', (_conn, params) => params.level === 'gold')
+  app.socket.on('enter', { payload: Type.Object({ room: Type.String() }), reply: { event: 'entered' } }, async (conn, p) => {
+    await conn.join(p.room)
+    return { rooms: [...conn.rooms] }
+  })
+  app.socket.on('shout', { payload: Type.Object({ room: Type.String() }) }, async (conn, p) => { await conn.to(p.room).emit('shouted', { from: conn.id }) })
+  app.socket.on('exit', { payload: Type.Object({ room: Type.String() }), reply: { event: 'exited' } }, async (conn, p) => {
+    await conn.leave(p.room)
+    return { rooms: [...conn.rooms] }
+  })
+  const tc = client(t, app)
+  const a = await tc.connect()
+  const b = await tc.connect()
+  t.same((await a.request('enter', { room: 'lobby' })).payload, { rooms: ['lobby'] })
+  await b.request('enter', { room: 'lobby' })
+  t.ok(a.server.rooms.has('lobby'))
+  await a.send('shout', { room: 'lobby' })
+  t.same(await b.receive(), { event: 'shouted', payload: { from: a.id } })
+  await t.rejects(a.receive({ timeout: 30 }), 'to(room) excludes the sender')
+  t.same((await a.request('exit', { room: 'lobby' })).payload, { rooms: [] })
+  t.same(events, [`join:${a.id.slice(0, 4)}:lobby`, `join:${b.id.slice(0, 4)}:lobby`, `leave:${a.id.slice(0, 4)}:lobby`])
+  await t.rejects(a.request('enter', { room: 'vip:silver' }), { code: 'PERMISSION_ERROR' })
+  t.same((await a.request('enter', { room: 'vip:gold' })).payload, { rooms: ['vip:gold'] })
+  t.same(await app.socket.rooms.members('lobby'), [b.id])
+})

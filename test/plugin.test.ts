@@ -24,6 +24,19 @@ t.test('exports: default plugin (fastify-plugin metadata), named plugin, Type re
   t.ok(app.socket instanceof SocketApp, 'app.socket is the SocketApp')
 })
 
+t.test('asyncapi(): only after ready, built once and cached', async (t) => {
+  const app = await build(t, { title: 'Demo', version: '2.0.0', rooms: ['lobby'] })
+  app.socket.on('echo', { payload: Type.Object({ echo: Type.String() }), description: 'Echo it.', tags: ['demo'] }, () => {})
+  app.socket.roomGuard('team:{team}', () => true)
+  t.throws(() => app.socket.asyncapi(), { code: 'FST_SOCKETSPEC_NOT_READY' })
+  await app.ready()
+  const doc = app.socket.asyncapi() as any
+  t.equal(doc.asyncapi, '3.0.0')
+  t.match(doc.info, { title: 'Demo', version: '2.0.0' })
+  t.ok(JSON.stringify(doc).includes('Echo it.'), 'the event is documented')
+  t.equal(app.socket.asyncapi(), doc, 'the same object every time')
+})
+
 t.test('non-upgrade GET on the WebSocket path → 426 Upgrade Required', async (t) => {
   const app = await build(t, { path: '/live' })
   const res = await app.inject({ method: 'GET', url: '/live' })

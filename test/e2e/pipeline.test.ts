@@ -315,3 +315,48 @@ t.test('socket.emit over a real port: every frame length class (7-bit, 16-bit, 6
     }
   }
 })
+
+t.test('frames sent before __connect__ are queued and processed after it, in order', async (t) => {
+  const app = await build(t, {
+    auth: { authenticate: async ({ token }) => { await sleep(50); return token === 'ok' ? { userId: 'u1' } : null } }
+  })
+  app.socket.on('add', { payload: Type.Object({ a: Type.Number(), b: Type.Number() }), reply: { event: 'sum' } }, (_c, { a, b }) => ({ sum: a + b }))
+  const url = await listen(t, app)
+  const c = await open(t, url, { headers: { authorization: 'Bearer ok' } })
+  c.send('add', { a: 1, b: 1 }, 'q1')
+  c.ws.send('not json')
+  c.send('add', { a: 2, b: 2 }, 'q2')
+  t.equal((await c.next()).event, '__connect__', '__connect__ still comes first')
+  t.same(await c.next(), { event: 'sum', payload: { sum: 2 }, id: 'q1' })
+  isError(t, await c.next(), 'VALIDATION_ERROR')
+  t.same(await c.next(), { event: 'sum', payload: { sum: 4 }, id: 'q2' })
+})
+
+t.test('pipeline step 4: __refresh_auth__ is handled, never routed; failures keep the connection', async (t) => {
+  const exp = Date.now() + 3_600_000
+  const app = await build(t, {
+    auth: { authenticate: ({ token }) => token === 'first' ? { userId: 'u1' } : token === 'second' ? { userId: 'u2', tokenExpiresAt: exp } : null }
+  })
+  app.socket.on('whoami', { reply: { event: 'me' } }, (conn) => ({ user: conn.identity.userId }))
+  const url = await listen(t, app)
+  const c = await open(t, url, { headers: { authorization: 'Bearer first' } })
+  await c.next('__connect__')
+  c.send('__refresh_auth__', { token: 'second' }, 'r1')
+  t.same(await c.next(), { event: '__auth_refreshed__', payload: { expires_at: exp }, id: 'r1' })
+  c.send('whoami', {}, 'w1')
+  t.same((await c.next()).payload, { user: 'u2' }, 'identity replaced')
+  c.send('__refresh_auth__', { token: 'forged' }, 'r2')
+  isError(t, await c.next(), 'AUTH_ERROR', 'r2')
+  c.send('__refresh_auth__', {}, 'r3')
+  isError(t, await c.next(), 'AUTH_ERROR', 'r3')
+  c.send('whoami', {}, 'w2')
+  t.same((await c.next()).payload, { user: 'u2' }, 'still open, identity kept')
+  t.equal(app.socket.stats().errors.UNKNOWN_EVENT, undefined)
+
+  const noAuth = await build(t)
+  const url2 = await listen(t, noAuth)
+  const d = await connected(t, url2)
+  d.send('__refresh_auth__', { token: 'x' }, 'n1')
+  isError(t, await d.next(), 'AUTH_ERROR', 'n1')
+  t.equal(d.ws.readyState, 1, 'without an auth backend: AUTH_ERROR, connection kept')
+})
