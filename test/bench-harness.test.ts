@@ -11,6 +11,7 @@ import { clientFrame, connect, echoSeq, padded, type Peer } from '../bench/lib/w
 import { broadcast } from '../bench/load/broadcast.mjs'
 import { idle, storm } from '../bench/load/connections.mjs'
 import { closedLoop, openLoop } from '../bench/load/echo.mjs'
+import { WebSocketServer } from 'ws'
 import { startRedis } from './helpers/redis.js'
 
 // Smoke tests of the benchmark harness's pieces with tiny counts: no timing is asserted.
@@ -72,6 +73,40 @@ t.test('client frames are valid masked text frames of every length class', async
   t.equal(echoSeq(Buffer.from(`{"event":"echo_response","payload":{"echo":"${padded(1234, 64)}"}}`)), 1234)
   t.equal(padded(7, 64).length, 64)
   t.equal(echoSeq(Buffer.from('{"event":"other"}')), -1)
+})
+
+t.test('the lean frame reader splits, joins and answers frames like ws would', { timeout: 15_000 }, async (t) => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => new Promise((resolve) => wss.close(resolve)))
+  await new Promise((resolve) => wss.once('listening', resolve))
+  const sizes = [5, 125, 126, 300, 65535, 70_000]
+  const pong = new Promise<string>((resolve) => {
+    wss.on('connection', (ws) => {
+      ws.on('pong', (data) => resolve(String(data)))
+      ws.on('message', () => {
+        // The whole burst goes out in one write: the client sees frames coalesced and split across reads.
+        const raw = (ws as any)._socket
+        raw.cork()
+        for (const n of sizes) ws.send(`{"echo":"${padded(n, n - 10)}"}`)
+        ws.ping('hb')
+        raw.uncork()
+      })
+    })
+  })
+  const { port } = wss.address() as { port: number }
+  const conn = await connect('raw', port)
+  const got: number[] = []
+  const all = new Promise<void>((resolve) => {
+    conn.onMessage = (buf) => {
+      got.push(buf.length)
+      if (got.length === sizes.length) resolve()
+    }
+  })
+  conn.send(clientFrame('go'))
+  await all
+  t.same(got, sizes.map((n) => `{"echo":"${padded(n, n - 10)}"}`.length), 'every frame delivered whole, in order')
+  t.equal(await pong, 'hb', 'pings are answered with the same payload')
+  conn.terminate()
 })
 
 for (const peer of PEERS) {

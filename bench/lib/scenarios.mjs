@@ -49,7 +49,7 @@ const bcast = (id, title, members) => ({
   requires: ['rooms'],
   job: ({ port, t }) => ({
     workload: 'broadcast',
-    params: { ports: [port], members, mode: 'closed', inflight: 2, dataBytes: 64, warmupMs: t.warmupMs, windowMs: t.windowMs }
+    params: { ports: [port], members, mode: 'closed', inflight: 4, dataBytes: 64, warmupMs: t.warmupMs, windowMs: t.windowMs }
   })
 })
 
@@ -61,8 +61,8 @@ export const SCENARIOS = [
   open('open-50', 'Open loop at 50 % of the peer\'s own echo-64 max (64 B, 50 connections)', 0.5, 'self'),
   open('open-80', 'Open loop at 80 % of the peer\'s own echo-64 max (64 B, 50 connections)', 0.8, 'self'),
   open('open-sio150', 'Open loop at 1.5 × Socket.IO\'s echo-64 max (the throughput target\'s load)', 1.5, 'socketio', ['raw', 'socketspec']),
-  bcast('bcast-1k', 'Broadcast to a room of 1,000 members (2 broadcasts in flight)', 1000),
-  bcast('bcast-10k', 'Broadcast to a room of 10,000 members (2 broadcasts in flight)', 10_000),
+  bcast('bcast-1k', 'Broadcast to a room of 1,000 members (4 broadcasts in flight)', 1000),
+  bcast('bcast-10k', 'Broadcast to a room of 10,000 members (4 broadcasts in flight)', 10_000),
   {
     id: 'idle-10k',
     title: 'Idle memory: 10,000 connections with JWT auth, one room (socketspec also with a rate limiter)',

@@ -93,6 +93,15 @@ function uncorkAll () {
   }
 }
 
+/** A masked (zero key) control frame, e.g. a pong (0x8a) echoing `payload`. */
+function controlFrame (b0, payload) {
+  const f = Buffer.alloc(6 + payload.length)
+  f[0] = b0
+  f[1] = 0x80 | payload.length
+  payload.copy(f, 6)
+  return f
+}
+
 /** One client connection; `onMessage(buf)` is swapped by the workload. */
 class Conn {
   constructor (peer, ws) {
@@ -116,6 +125,63 @@ class Conn {
     }
     s.write(frame)
     return true
+  }
+
+  /** Route one inbound text frame to the workload, or to `other`. */
+  dispatch (buf) {
+    if (this.onMessage !== null) this.onMessage(buf)
+    else this.other(buf)
+  }
+
+  /**
+   * Read frames straight off the TCP socket from now on, bypassing ws's
+   * receiver stream: the load generator's receive path is its largest cost
+   * (one delivery per member in broadcasts).
+   */
+  takeOver () {
+    const sock = this.sock
+    if (sock === null || this.closed) return
+    sock.removeAllListeners('data')
+    let pending = null
+    sock.on('data', (chunk) => {
+      let buf = chunk
+      if (pending !== null) {
+        buf = Buffer.concat([pending, chunk])
+        pending = null
+      }
+      const n = buf.length
+      let off = 0
+      while (off + 2 <= n) {
+        const b1 = buf[off + 1]
+        let len = b1 & 0x7f
+        let hdr = 2
+        if (len === 126) {
+          if (off + 4 > n) break
+          len = (buf[off + 2] << 8) | buf[off + 3]
+          hdr = 4
+        } else if (len === 127) {
+          if (off + 10 > n) break
+          len = buf.readUInt32BE(off + 2) * 4294967296 + buf.readUInt32BE(off + 6)
+          hdr = 10
+        }
+        if ((b1 & 0x80) !== 0) hdr += 4
+        if (off + hdr + len > n) break
+        const opcode = buf[off] & 0x0f
+        const start = off + hdr
+        off = start + len
+        if (opcode === 1 || opcode === 2) this.dispatch(buf.subarray(start, off))
+        else if (opcode === 8) this.remoteClose(buf.subarray(start, off))
+        else if (opcode === 9) this.send(controlFrame(0x8a, buf.subarray(start, off)))
+      }
+      if (off < n) pending = buf.subarray(off)
+    })
+  }
+
+  remoteClose (payload) {
+    const code = payload.length >= 2 ? payload.readUInt16BE(0) : 1005
+    this.noteError(`closed by server: ${code} ${payload.subarray(2)}`)
+    this.closed = true
+    this.sock.destroy()
   }
 
   /** Handle what no workload matched: heartbeats and errors. */
@@ -170,6 +236,8 @@ export function connect (peer, port, { token = null, timeoutMs = 10_000 } = {}) 
       if (settled) return
       settled = true
       clearTimeout(timer)
+      // Frames already inside ws's receiver still arrive through 'message'; new ones through takeOver.
+      conn.takeOver()
       resolve(conn)
     }
     function fail (err) {
@@ -187,9 +255,8 @@ export function connect (peer, port, { token = null, timeoutMs = 10_000 } = {}) 
       fail(new Error(`closed before ready: ${code} ${reason}`))
     })
     ws.on('message', (buf) => {
-      if (conn.onMessage !== null) conn.onMessage(buf)
-      else if (!settled) handshake(buf)
-      else conn.other(buf)
+      if (settled) conn.dispatch(buf)
+      else handshake(buf)
     })
     ws.on('open', () => {
       conn.sock = ws._socket
