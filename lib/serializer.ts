@@ -50,7 +50,7 @@ export class FrameSerializer {
   /** Serialize a complete frame `{event, payload, id?}`. */
   frame (event: string, payload: unknown, id?: string): string {
     if (payload === undefined) payload = {}
-    const entry = this.outbound.get(event)
+    const entry = payload === null ? undefined : this.outbound.get(event)
     if (entry !== undefined) {
       let body: string | undefined
       try {

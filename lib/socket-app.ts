@@ -5,6 +5,7 @@ import { FST_SOCKETSPEC_ALREADY_STARTED, FST_SOCKETSPEC_INVALID_HOOK, FST_SOCKET
 import { buildAsyncApi } from './asyncapi.js'
 import { kEngine, kInject } from './symbols.js'
 import type { EventOptions, HandlerContext, PayloadOf, SocketStats } from './types.js'
+import type { BackendStats } from './backends/types.js'
 
 /** Handler of an event: `payload` is typed from the event's TypeBox schema. */
 export type EventHandler<P extends TSchema | undefined, D extends Record<string, unknown>> =
@@ -206,18 +207,28 @@ export class SocketApp {
     return this.document
   }
 
-  /** Counters of this namespace on this node. */
-  stats (): SocketStats & { backend?: Record<string, number> } {
+  /**
+   * Counters of this namespace on this node: `{connections, rooms, eventsIn, eventsOut, errors}`.
+   * `errors` counts wire error codes sent, plus `BACKEND_ERROR` for failed backend calls (e.g. Redis down).
+   */
+  stats (): SocketStats {
     const e = this[kEngine]
     let connections = 0
     for (const c of e.connections.values()) if (c.open) connections++
+    const errors = { ...e.stats.errors }
+    const backendErrors = e.rooms.backendStats().errors
+    if (backendErrors > 0) errors.BACKEND_ERROR = backendErrors
     return {
       connections,
       rooms: e.rooms.localRoomCount(),
       eventsIn: e.stats.eventsIn,
       eventsOut: e.stats.eventsOut,
-      errors: { ...e.stats.errors },
-      backend: { ...e.rooms.backendStats() }
+      errors
     }
+  }
+
+  /** The backend adapter's own counters (errors, published, received, and adapter-specific ones). */
+  backendStats (): BackendStats {
+    return { ...this[kEngine].rooms.backendStats() }
   }
 }

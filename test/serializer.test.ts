@@ -44,9 +44,7 @@ t.test('a payload that does not fit its declared schema falls back to plain JSON
   t.same(JSON.parse(s.frame('said', 'a string', 'id1')), { event: 'said', payload: 'a string', id: 'id1' })
 })
 
-t.test('null for an object schema is sent as null, not silently replaced', {
-  todo: 'bug: fast-json-stringify serializes null as {} for an object schema, so conn.emit(declaredEvent, null) sends {} instead of falling back to plain JSON like other non-fitting payloads'
-}, async (t) => {
+t.test('null for an object schema is sent as null, not silently replaced', async (t) => {
   const s = new FrameSerializer()
   s.declare('said', Said, 'say')
   t.same(JSON.parse(s.frame('said', null)), { event: 'said', payload: null })
