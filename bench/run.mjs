@@ -218,6 +218,8 @@ function metrics (sc, r, base, load) {
   const otherPct = load === null ? null : Math.max(0, load.busyPct - serverCpuPct - r.clientCpuPct)
   if (otherPct !== null && otherPct > 15) flags.push('contended')
   else if (['throughput', 'broadcast', 'storm'].includes(sc.kind) && serverCpuPct < 90) flags.push('client-bound')
+  // The generator's own event-loop stalls are added to every latency it records.
+  if (['open', 'latency'].includes(sc.kind) && r.clientLoopDelayP99Ms > 5) flags.push('generator stalls')
   return {
     otherCpuPct: otherPct,
     stealPct: load?.stealPct ?? null,
@@ -229,6 +231,10 @@ function metrics (sc, r, base, load) {
     p50: r.latency.p50,
     p99: r.latency.p99,
     allP99: r.allDelivered?.p99 ?? null,
+    serverLoopDelayP99Ms: Math.max(...reports.map((s) => s.loopDelayP99Ms ?? 0)),
+    serverLoopDelayMaxMs: Math.max(...reports.map((s) => s.loopDelayMaxMs ?? 0)),
+    clientLoopDelayP99Ms: r.clientLoopDelayP99Ms,
+    clientLoopDelayMaxMs: r.clientLoopDelayMaxMs,
     rssMB: Math.max(...reports.map((s) => s.rss)) / 1048576,
     flags,
     latency: r.latency
@@ -278,6 +284,9 @@ async function main () {
   const summary = summarize(runs, scenarios)
   if (summary.some((s) => s.flags?.some((f) => f.startsWith('client-bound')))) {
     header.push('> client-bound: the server used < 90 % of its core in these runs, so one Node load-generator process could not saturate it; the rate is a lower bound for that server and CPU µs per message stays the comparable number.', '')
+  }
+  if (summary.some((s) => s.flags?.some((f) => f.startsWith('generator stalls')))) {
+    header.push('> generator stalls: the load generator\'s event loop was blocked for more than 5 ms at its p99, which inflates the latencies it measured.', '')
   }
   if (summary.some((s) => s.flags?.some((f) => f.startsWith('contended')))) {
     header.push('> contended: other processes used more than 15 % of a core during these windows (from /proc/stat, minus the server and the load generator); their numbers are not reliable: rerun on a quiet machine.', '')

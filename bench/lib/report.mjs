@@ -30,7 +30,7 @@ export function summarize (runs, scenarios) {
         continue
       }
       s.status = 'ok'
-      for (const key of ['rate', 'offeredRate', 'cpuUsPerOp', 'serverCpuPct', 'clientCpuPct', 'p50', 'p99', 'allP99', 'rssMB', 'otherCpuPct', 'perConnKB', 'heapPerConnKB', 'connectRate']) {
+      for (const key of ['rate', 'offeredRate', 'cpuUsPerOp', 'serverCpuPct', 'clientCpuPct', 'p50', 'p99', 'allP99', 'rssMB', 'otherCpuPct', 'serverLoopDelayP99Ms', 'serverLoopDelayMaxMs', 'clientLoopDelayP99Ms', 'clientLoopDelayMaxMs', 'perConnKB', 'heapPerConnKB', 'connectRate']) {
         s[key] = median(ok.map((r) => r[key]))
       }
       s.spread = spread(ok.map((r) => r[primary(sc.kind)]))

@@ -1,8 +1,12 @@
 // Control channel every benchmark server shares: READY report, and CPU / memory
 // measurements on command from the harness over the IPC channel.
 
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+
 let mark = null
 let closer = null
+// How long the server's event loop was blocked (GC, long ticks): explains latency tails.
+const loopDelay = monitorEventLoopDelay({ resolution: 1 })
 
 function cpuNow () {
   const c = process.cpuUsage()
@@ -20,6 +24,8 @@ function memory () {
 
 const commands = {
   mark () {
+    loopDelay.enable()
+    loopDelay.reset()
     mark = cpuNow()
     return { ok: true }
   },
@@ -33,6 +39,8 @@ const commands = {
       systemUs: now.system - mark.system,
       wallUs,
       cpuPct: wallUs > 0 ? (100 * (now.cpu - mark.cpu)) / wallUs : 0,
+      loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+      loopDelayMaxMs: loopDelay.max / 1e6,
       rss: process.memoryUsage.rss(),
       maxRssKb: process.resourceUsage().maxRSS
     }
