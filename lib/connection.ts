@@ -6,7 +6,7 @@ import type { TokenBucket } from './rate-limit.js'
 import type { PreparedFrame } from './frame.js'
 import type { Engine } from './engine.js'
 import type { SessionTimers } from './session.js'
-import { kCorked, kRegistered, kBuckets, kCloseInfo, kEngine, kInflight, kOrdered, kQueue, kSocket, kState, kTimers } from './symbols.js'
+import { kLog, kCorked, kRegistered, kBuckets, kCloseInfo, kEngine, kInflight, kOrdered, kQueue, kSocket, kState, kTimers } from './symbols.js'
 
 /** Connection lifecycle states. */
 export const ConnState = { PENDING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const
@@ -48,8 +48,6 @@ export class Connection {
   readonly headers: IncomingHttpHeaders
   readonly query: Record<string, string | string[] | undefined>
   readonly namespace: string
-  /** pino child logger bound to `connectionId`. */
-  readonly log: FastifyBaseLogger
 
   /** @internal */ [kEngine]: Engine
   /** @internal */ [kSocket]: WebSocket
@@ -63,7 +61,9 @@ export class Connection {
   /** @internal why the server closed it */ [kCloseInfo]: { code: number, reason: string } | null
   /** @internal writes held until the end of the tick */ [kCorked]: boolean
 
-  constructor (engine: Engine, socket: WebSocket, id: string, headers: IncomingHttpHeaders, query: Record<string, string | string[] | undefined>, identity: Identity, log: FastifyBaseLogger) {
+  /** @internal the child logger, created on first use (most connections never log) */ [kLog]: FastifyBaseLogger | null
+
+  constructor (engine: Engine, socket: WebSocket, id: string, headers: IncomingHttpHeaders, query: Record<string, string | string[] | undefined>, identity: Identity) {
     this[kEngine] = engine
     this[kSocket] = socket
     this[kState] = ConnState.PENDING
@@ -80,11 +80,18 @@ export class Connection {
     this.query = query
     this.identity = identity
     this.namespace = engine.namespace
-    this.log = log
+    this[kLog] = null
     const now = Date.now()
     this.connectedAt = now
     this.lastActive = now
     this.session = { startedAt: now, expiresAt: null, tokenExpiresAt: null }
+  }
+
+  /** pino child logger bound to `connectionId`. */
+  get log (): FastifyBaseLogger {
+    let log = this[kLog]
+    if (log === null) log = this[kLog] = this[kEngine].log.child({ connectionId: this.id })
+    return log
   }
 
   /** True once the connection is closing or closed; nothing is delivered any more. */

@@ -77,7 +77,7 @@ export class Engine {
   accept (socket: WebSocket, req: FastifyRequest): void {
     const id = randomUUID()
     const query = (req.query ?? {}) as Record<string, string | string[] | undefined>
-    const conn = new Connection(this, socket, id, req.headers, query, anonymousIdentity(), this.log.child({ connectionId: id }))
+    const conn = new Connection(this, socket, id, req.headers, query, anonymousIdentity())
     this.connections.set(id, conn)
     socket.on('message', (data: Buffer, isBinary: boolean) => onFrame(this, conn, data, isBinary))
     socket.on('error', (err: Error & { code?: string }) => this.onSocketError(conn, err))
