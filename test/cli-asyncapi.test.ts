@@ -6,24 +6,13 @@ import { readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Parser, DiagnosticSeverity } from '@asyncapi/parser'
-import { main } from '../lib/cli/main.js'
+import { run as runCli, type Run } from './helpers/cli.js'
 
 const root = resolve(fileURLToPath(import.meta.url), '../..')
 const fixtures = join(root, 'test/fixtures/cli')
 
-interface Run { code: number, stdout: string, stderr: string }
-
-/** Run the CLI in process with captured output. */
-async function run (args: string[], cwd = root): Promise<Run> {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(args, {
-    cwd,
-    stdout: { write: (s: string) => { stdout += s } },
-    stderr: { write: (s: string) => { stderr += s } }
-  })
-  return { code, stdout, stderr }
-}
+/** Run the CLI in process (in the repository root unless told otherwise). */
+const run = async (args: string[], cwd = root): Promise<Run> => await runCli(args, cwd)
 
 /** Parse an AsyncAPI document and return its error-severity diagnostics. */
 async function asyncapiErrors (json: string) {

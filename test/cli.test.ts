@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { main } from '../lib/cli/main.js'
+import { run as runCli, type Run } from './helpers/cli.js'
 import { packageNameFromDir, packageNameProblems } from '../lib/cli/package-name.js'
 
 const execFileP = promisify(execFile)
@@ -16,19 +16,8 @@ t.setTimeout(5 * 60_000)
 const root = resolve(fileURLToPath(import.meta.url), '../..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 
-interface Run { code: number, stdout: string, stderr: string }
-
-/** Run the CLI in process with captured output. */
-async function run (args: string[], cwd = root): Promise<Run> {
-  let stdout = ''
-  let stderr = ''
-  const code = await main(args, {
-    cwd,
-    stdout: { write: (s: string) => { stdout += s } },
-    stderr: { write: (s: string) => { stderr += s } }
-  })
-  return { code, stdout, stderr }
-}
+/** Run the CLI in process (in the repository root unless told otherwise). */
+const run = async (args: string[], cwd = root): Promise<Run> => await runCli(args, cwd)
 
 t.test('help', async (t) => {
   for (const args of [[], ['--help'], ['-h'], ['help']]) {

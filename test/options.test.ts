@@ -4,23 +4,12 @@ import socketspec, { type SocketspecOptions } from '../lib/index.js'
 import { resolveOptions } from '../lib/options.js'
 import { memoryBackend } from '../lib/backends/memory.js'
 import { OptionsSchema, SessionOptionsSchema } from '../schemas/options.js'
-import { build, client } from './helpers/build.js'
+import { build, client, startupError } from './helpers/build.js'
 
 const CODE = 'FST_SOCKETSPEC_INVALID_OPTION'
 
 /** Register socketspec on a fresh app with `options` and return what register threw. */
-async function registerError (options: unknown): Promise<any> {
-  const app = Fastify({ logger: false })
-  try {
-    await app.register(socketspec, options as SocketspecOptions)
-    await app.ready()
-  } catch (err) {
-    return err
-  } finally {
-    await app.close().catch(() => {})
-  }
-  return null
-}
+const registerError = async (options: unknown): Promise<any> => await startupError(options)
 
 // [options, name the error must quote]
 const bad: Array<[Record<string, unknown>, string]> = [

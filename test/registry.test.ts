@@ -5,22 +5,10 @@ import socketspec, { Type } from '../lib/index.js'
 import { EventRegistry, createAjv, toIssues } from '../lib/registry.js'
 import { FrameSerializer } from '../lib/serializer.js'
 import { kEngine } from '../lib/symbols.js'
-import { build, client } from './helpers/build.js'
+import { build, client, startupError } from './helpers/build.js'
 
 /** A fresh app with socketspec registered; `declare` adds events; returns what `ready` threw. */
-async function readyError (declare: (app: FastifyInstance) => void): Promise<any> {
-  const app = Fastify({ logger: false })
-  try {
-    await app.register(socketspec)
-    declare(app)
-    await app.ready()
-  } catch (err) {
-    return err
-  } finally {
-    await app.close().catch(() => {})
-  }
-  return null
-}
+const readyError = async (declare: (app: FastifyInstance) => void): Promise<any> => await startupError({}, declare)
 
 const noop = (): void => {}
 

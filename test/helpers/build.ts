@@ -22,3 +22,18 @@ export function client (t: Test, app: FastifyInstance): TestClient {
 export function sleep (ms: number): Promise<void> {
   return new Promise(resolve => setTimeout(resolve, ms))
 }
+
+/** Build a fresh app with socketspec (`setup` may declare events) up to `ready`; return what it threw, or null. */
+export async function startupError (options: unknown, setup: (app: FastifyInstance) => void = () => {}): Promise<any> {
+  const app = Fastify({ logger: false })
+  try {
+    await app.register(socketspec, options as SocketspecOptions)
+    setup(app)
+    await app.ready()
+  } catch (err) {
+    return err
+  } finally {
+    await app.close().catch(() => {})
+  }
+  return null
+}
