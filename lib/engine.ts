@@ -187,11 +187,7 @@ export class Engine {
     if (ws.readyState !== WS_OPEN) return
     if (!conn[kCorked]) cork(conn)
     ws.send(frame)
-    this.stats.eventsOut++
-    if (ws.bufferedAmount > this.opts.maxBufferedBytes) {
-      conn.log.warn({ bufferedAmount: ws.bufferedAmount }, 'slow consumer closed')
-      this.close(conn, CloseCode.SLOW_CONSUMER, 'slow_consumer')
-    }
+    this.written(conn, ws)
   }
 
   /**
@@ -210,6 +206,11 @@ export class Engine {
     } else {
       ws.send(frame.text)
     }
+    this.written(conn, ws)
+  }
+
+  /** Count a frame written and close the client (4009) once its outbound queue passes maxBufferedBytes. */
+  private written (conn: Connection, ws: WebSocket): void {
     this.stats.eventsOut++
     if (ws.bufferedAmount > this.opts.maxBufferedBytes) {
       conn.log.warn({ bufferedAmount: ws.bufferedAmount }, 'slow consumer closed')
