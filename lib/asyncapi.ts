@@ -1,4 +1,5 @@
 import type { TSchema } from '@sinclair/typebox'
+import { InboundEnvelope, OutboundEnvelope, SystemEvents, type SystemEventName, type SystemEventSpec } from '../schemas/protocol.js'
 import { WIRE_ERRORS } from './errors.js'
 import type { EventDefinition, RateLimitConfig, SessionConfig, StaticRoom } from './types.js'
 
@@ -24,16 +25,6 @@ export interface AsyncApiInput {
   maxPayloadSize: number
 }
 
-interface SystemEvent {
-  name: string
-  /** 'in': client → server (the server receives it); 'out': server → client. */
-  direction: 'in' | 'out'
-  summary: string
-  description: string
-  payload: Json
-  correlated?: boolean
-}
-
 interface Outbound {
   event: string
   schema?: TSchema
@@ -46,121 +37,44 @@ interface Outbound {
 const EPOCH_MS = 'Unix epoch milliseconds'
 const CORRELATION_REF = { $ref: '#/components/correlationIds/requestId' }
 
-const num = (description: string): Json => ({ type: 'number', description })
-const obj = (properties: Record<string, Json>, required = Object.keys(properties)): Json =>
-  ({ type: 'object', properties, required })
+/** The system event table, in its order. */
+const SYSTEM = Object.entries(SystemEvents) as Array<[SystemEventName, SystemEventSpec]>
 
-/** Payload schema of `__error__`: wire codes as an enum, plus application codes raised with SocketError. */
-function errorPayloadSchema (): Json {
-  return obj({
-    code: {
-      description: 'A wire error code, or an application code raised with SocketError.',
+const seconds = (s: number): string => `${+s.toFixed(3)} s`
+const warnedBefore = (limit: number, cap: number): string => seconds(Math.min(cap, limit / 10))
+
+/** What this server's session settings make of a system event, appended to its description. */
+const SESSION_NOTES: Partial<Record<SystemEventName, (s: Required<SessionConfig>) => string>> = {
+  __connect__: (s) => `heartbeatInterval ${seconds(s.heartbeatInterval)}, maxDuration ${s.maxDuration > 0 ? seconds(s.maxDuration) : 'none'}`,
+  __ping__: (s) => `heartbeatInterval ${seconds(s.heartbeatInterval)}, heartbeatTimeout ${seconds(s.heartbeatTimeout)}`,
+  __auth_expiring__: (s) => `tokenRefreshWindow ${seconds(s.tokenRefreshWindow)}`,
+  __session_expiring__: (s) => s.maxDuration > 0
+    ? `maxDuration ${seconds(s.maxDuration)}, so sent ${warnedBefore(s.maxDuration, 60)} before the end`
+    : 'no maxDuration, never sent',
+  __idle_warning__: (s) => s.idleTimeout > 0
+    ? `idleTimeout ${seconds(s.idleTimeout)}, so sent ${warnedBefore(s.idleTimeout, 30)} before the idle close`
+    : 'no idleTimeout, never sent'
+}
+
+function systemDescription (name: SystemEventName, spec: SystemEventSpec, session: Required<SessionConfig>): string {
+  const note = SESSION_NOTES[name]
+  return note === undefined ? spec.description : `${spec.description} (This server: ${note(session)}.)`
+}
+
+/** The table's payload schema as plain JSON; `__error__` also lists the wire codes as an enum. */
+function systemPayload (name: SystemEventName, spec: SystemEventSpec): Json {
+  const payload = plain(spec.payload)
+  if (name === '__error__') {
+    const properties = payload.properties as Record<string, Json>
+    properties.code = {
+      description: properties.code.description,
       anyOf: [
         { type: 'string', enum: Object.keys(WIRE_ERRORS).sort(), description: 'Wire error codes.' },
         { type: 'string', description: 'Application-defined code (SocketError).' }
       ]
-    },
-    message: { type: 'string', description: 'Human-readable message; generic for HANDLER_ERROR.' },
-    request_id: { type: 'string', description: 'The client message id if it had one, else a server generated uuid.' },
-    details: {
-      type: 'object',
-      description: 'Extra data: errors [{path, message, keyword}] for VALIDATION_ERROR, retry_after_ms for RATE_LIMIT_ERROR, event for UNKNOWN_EVENT.',
-      additionalProperties: true
     }
-  }, ['code', 'message', 'request_id', 'details'])
-}
-
-function systemEvents (session: Required<SessionConfig>): SystemEvent[] {
-  return [
-    {
-      name: '__connect__',
-      direction: 'out',
-      summary: 'Connection accepted.',
-      description: 'Sent once, after authentication succeeded and before the onConnect hooks run.',
-      payload: obj({
-        connection_id: { type: 'string', format: 'uuid', description: 'Id of this connection.' },
-        namespace: { type: 'string', description: 'Namespace of the connection.' },
-        heartbeat_interval: num(`Seconds between two __ping__ frames (${session.heartbeatInterval}).`),
-        session_expires_at: { anyOf: [{ type: 'number' }, { type: 'null' }], description: `When the session ends (maxDuration), ${EPOCH_MS}; null without maxDuration.` }
-      })
-    },
-    {
-      name: '__disconnect__',
-      direction: 'out',
-      summary: 'The server is about to close the connection.',
-      description: 'Sent just before any server-initiated close, with the close code and reason.',
-      payload: obj({
-        code: { type: 'integer', description: 'WebSocket close code (1000, 1001, 4001, 4002, 4004, 4005, 4006, 4009...).' },
-        reason: { type: 'string', description: 'Close reason.' }
-      })
-    },
-    {
-      name: '__ping__',
-      direction: 'out',
-      summary: 'Heartbeat.',
-      description: `Sent every heartbeatInterval (${session.heartbeatInterval} s); answer with __pong__ within heartbeatTimeout (${session.heartbeatTimeout} s) or the connection is closed 4006.`,
-      payload: obj({ ts: num(`Server time, ${EPOCH_MS}.`) })
-    },
-    {
-      name: '__pong__',
-      direction: 'in',
-      summary: 'Heartbeat answer.',
-      description: 'Answers __ping__. Not routed to handlers and does not count as activity for the idle timeout.',
-      payload: { type: 'object', properties: {} }
-    },
-    {
-      name: '__error__',
-      direction: 'out',
-      summary: 'An error.',
-      description: 'Every error, carrying the id of the client message that caused it when it had one.',
-      payload: errorPayloadSchema(),
-      correlated: true
-    },
-    {
-      name: '__auth_expiring__',
-      direction: 'out',
-      summary: 'The token expires soon.',
-      description: `Sent once, tokenRefreshWindow (${session.tokenRefreshWindow} s) before the token expires; send __refresh_auth__ to keep the connection.`,
-      payload: obj({ expires_at: num(`Token expiry, ${EPOCH_MS}.`), seconds_left: num('Seconds until expiry.') })
-    },
-    {
-      name: '__refresh_auth__',
-      direction: 'in',
-      summary: 'Replace the token of this connection.',
-      description: 'Verified by the auth backend: on success the identity is replaced and __auth_refreshed__ is sent; on failure an AUTH_ERROR is sent and the connection stays open.',
-      payload: obj({ token: { type: 'string', description: 'The new token.' } }),
-      correlated: true
-    },
-    {
-      name: '__auth_refreshed__',
-      direction: 'out',
-      summary: 'The token was replaced.',
-      description: 'Answers a successful __refresh_auth__.',
-      payload: obj({ expires_at: { anyOf: [{ type: 'number' }, { type: 'null' }], description: `New token expiry, ${EPOCH_MS}; null when it does not expire.` } }),
-      correlated: true
-    },
-    {
-      name: '__session_expiring__',
-      direction: 'out',
-      summary: 'The session ends soon.',
-      description: 'Sent once, min(60 s, 10 % of maxDuration) before maxDuration; the connection is then closed 4004.',
-      payload: obj({ expires_at: num(`Session end, ${EPOCH_MS}.`), seconds_left: num('Seconds until the session ends.') })
-    },
-    {
-      name: '__idle_warning__',
-      direction: 'out',
-      summary: 'The connection is about to be closed for inactivity.',
-      description: 'Sent once, min(30 s, 10 % of idleTimeout) before the idle close (4005). Any application event resets the timer.',
-      payload: obj({ seconds_left: num('Seconds until the idle close.') })
-    },
-    {
-      name: '__server_shutdown__',
-      direction: 'out',
-      summary: 'The server is shutting down.',
-      description: 'Sent when the server starts closing; reconnect after retry_after_ms.',
-      payload: obj({ retry_after_ms: { type: 'integer', description: 'Milliseconds to wait before reconnecting.' } })
-    }
-  ]
+  }
+  return payload
 }
 
 /** A JSON copy without TypeBox's symbol keys or undefined values. */
@@ -168,25 +82,55 @@ function plain (schema: TSchema | undefined): Json {
   return schema === undefined ? {} : JSON.parse(JSON.stringify(schema))
 }
 
-function envelope (event: string, payload: Json, direction: 'in' | 'out', withId: boolean): Json {
+/** The frame of one event: the protocol's envelope with `event` fixed and the event's payload schema. */
+function envelope (event: string, payload: Json, direction: 'in' | 'out', withId: boolean, title: string): Json {
+  const table = direction === 'in' ? InboundEnvelope : OutboundEnvelope
   const properties: Record<string, Json> = {
-    event: { type: 'string', const: event, description: 'Event name.' },
+    event: { type: 'string', const: event, description: table.properties.event.description },
     payload: Object.keys(payload).length === 0 ? { description: 'Any JSON value.' } : payload
   }
-  if (withId) {
-    properties.id = {
-      type: 'string',
-      maxLength: 64,
-      description: direction === 'in'
-        ? 'Optional client-chosen id; the reply and any __error__ carry it back.'
-        : 'The id of the client message this answers, when it had one.'
+  if (withId) properties.id = plain(table.properties.id)
+  return { title, description: table.description, type: 'object', properties, required: [...(table.required ?? [])] }
+}
+
+/** `echo_response` → `EchoResponse`; a usable type name for any event name. */
+function pascal (name: string): string {
+  const s = name.split(/[^A-Za-z0-9]+/).filter((w) => w !== '').map((w) => w[0].toUpperCase() + w.slice(1)).join('')
+  return s === '' || /^[0-9]/.test(s) ? `Event${s}` : s
+}
+
+const TITLE_SUFFIXES = ['Message', 'Envelope', 'Payload'] as const
+
+/**
+ * Titles of messages and schemas (SPEC §4), unique within the document: event `echo` gets the
+ * message `EchoMessage`, the envelope `EchoEnvelope` and the payload `EchoPayload`. A title the app
+ * gave its own payload schema is kept unless another schema already has it.
+ */
+function titleFactory () {
+  /** title → JSON of the app schema carrying it; '' for generated titles, which are never shared. */
+  const used = new Map<string, string>()
+  const free = (base: string) => TITLE_SUFFIXES.every((suffix) => !used.has(base + suffix))
+  return {
+    /** Claim an app-given title for this schema: false when a different schema has it. */
+    claim (title: string, json: string): boolean {
+      const owner = used.get(title)
+      if (owner === undefined) used.set(title, json)
+      return owner === undefined || owner === json
+    },
+    /** A fresh base: `Echo`, else `EchoOut` (outbound), `Echo2`, `Echo3`… */
+    base (candidate: string, outbound = false): string {
+      let base = outbound && !free(candidate) ? `${candidate}Out` : candidate
+      for (let i = 2; !free(base); i++) base = `${candidate}${i}`
+      for (const suffix of TITLE_SUFFIXES) used.set(base + suffix, '')
+      return base
     }
   }
-  return {
-    type: 'object',
-    properties,
-    required: direction === 'in' ? ['event'] : ['event', 'payload']
-  }
+}
+
+/** The schema as plain JSON with this title; a missing schema (any JSON value) stays untitled. */
+function titled (schema: TSchema | undefined, title: string): Json {
+  const json = plain(schema)
+  return Object.keys(json).length === 0 ? json : { ...json, title }
 }
 
 /** Component keys allow only [A-Za-z0-9_.-]; keep them unique. */
@@ -265,21 +209,35 @@ export function buildAsyncApi (input: AsyncApiInput): Record<string, unknown> {
   for (const ev of input.events) inboundIds.set(ev.name, newId(ev.name))
   const outboundIds = new Map<string, string>()
   for (const o of outbound.values()) outboundIds.set(o.event, newId(o.event, inboundIds.has(o.event) ? '_out' : ''))
-  const system = systemEvents(input.session)
-  const systemIds = new Map<string, string>()
-  for (const s of system) systemIds.set(s.name, newId(s.name))
+  const systemIds = new Map<SystemEventName, string>()
+  for (const [name] of SYSTEM) systemIds.set(name, newId(name))
   const errorRef = msgRef(systemIds.get('__error__') as string)
+
+  // Titles: the protocol table's first (its payload titles are fixed), then the app's own, then generated ones.
+  const titles = titleFactory()
+  const systemBases = new Map<SystemEventName, string>()
+  for (const [name, spec] of SYSTEM) systemBases.set(name, titles.base((spec.payload.title ?? pascal(name)).replace(/Payload$/, '')))
+  const ownTitles = new Map<TSchema, string>()
+  const claimOwn = (schema: TSchema | undefined) => {
+    if (schema === undefined || typeof schema.title !== 'string' || ownTitles.has(schema)) return
+    if (titles.claim(schema.title, JSON.stringify(plain(schema)))) ownTitles.set(schema, schema.title)
+  }
+  for (const ev of input.events) claimOwn(ev.payload)
+  for (const o of outbound.values()) claimOwn(o.schema)
+  const payloadTitle = (schema: TSchema | undefined, base: string) =>
+    (schema === undefined ? undefined : ownTitles.get(schema)) ?? `${base}Payload`
 
   for (const ev of input.events) {
     const id = inboundIds.get(ev.name) as string
+    const base = titles.base(pascal(ev.name))
     addMessage(id, {
       name: ev.name,
-      title: ev.name,
+      title: `${base}Message`,
       summary: ev.summary,
       description: ev.description,
       tags: ev.tags.length > 0 ? tagList(ev.tags) : undefined,
       deprecated: ev.deprecated ? true : undefined,
-      payload: envelope(ev.name, plain(ev.payload), 'in', true),
+      payload: envelope(ev.name, titled(ev.payload, payloadTitle(ev.payload, base)), 'in', true, `${base}Envelope`),
       correlationId: CORRELATION_REF,
       'x-socketspec-direction': 'client-to-server'
     })
@@ -287,27 +245,29 @@ export function buildAsyncApi (input: AsyncApiInput): Record<string, unknown> {
   for (const o of outbound.values()) {
     const id = outboundIds.get(o.event) as string
     const replied = o.kinds.has('reply')
+    const base = titles.base(pascal(o.event), true)
     addMessage(id, {
       name: o.event,
-      title: o.event,
+      title: `${base}Message`,
       description: o.description,
-      payload: envelope(o.event, plain(o.schema), 'out', replied),
+      payload: envelope(o.event, titled(o.schema, payloadTitle(o.schema, base)), 'out', replied, `${base}Envelope`),
       correlationId: replied ? CORRELATION_REF : undefined,
       'x-socketspec-direction': 'server-to-client',
       'x-socketspec-room': roomExtension(o.rooms)
     })
   }
-  for (const s of system) {
-    addMessage(systemIds.get(s.name) as string, {
-      name: s.name,
-      title: s.name,
-      summary: s.summary,
-      description: s.description,
-      payload: envelope(s.name, s.payload, s.direction, s.correlated === true || s.direction === 'in'),
-      correlationId: s.correlated === true ? CORRELATION_REF : undefined,
-      'x-socketspec-direction': s.direction === 'in' ? 'client-to-server' : 'server-to-client',
+  for (const [name, spec] of SYSTEM) {
+    const base = systemBases.get(name) as string
+    addMessage(systemIds.get(name) as string, {
+      name,
+      title: `${base}Message`,
+      summary: spec.summary,
+      description: systemDescription(name, spec, input.session),
+      payload: envelope(name, systemPayload(name, spec), spec.direction, spec.correlated === true || spec.direction === 'in', `${base}Envelope`),
+      correlationId: spec.correlated === true ? CORRELATION_REF : undefined,
+      'x-socketspec-direction': spec.direction === 'in' ? 'client-to-server' : 'server-to-client',
       'x-socketspec-system': true,
-      'x-socketspec-error-codes': s.name === '__error__' ? errorCodes() : undefined
+      'x-socketspec-error-codes': name === '__error__' ? errorCodes() : undefined
     })
   }
 
@@ -354,18 +314,18 @@ export function buildAsyncApi (input: AsyncApiInput): Record<string, unknown> {
       'x-socketspec-triggered-by': o.triggeredBy
     })
   }
-  for (const s of system) {
-    const ref = msgRef(systemIds.get(s.name) as string)
-    const reply = s.name === '__refresh_auth__'
-      ? { channel: channelRef, messages: [msgRef(systemIds.get('__auth_refreshed__') as string), errorRef] }
-      : undefined
-    operations[opId(`${s.direction === 'in' ? 'receive' : 'send'}_${systemIds.get(s.name)}`)] = compact({
-      action: s.direction === 'in' ? 'receive' : 'send',
+  for (const [name, spec] of SYSTEM) {
+    const reply = spec.reply === undefined
+      ? undefined
+      : { channel: channelRef, messages: [msgRef(systemIds.get(spec.reply as SystemEventName) as string), errorRef] }
+    const action = spec.direction === 'in' ? 'receive' : 'send'
+    operations[opId(`${action}_${systemIds.get(name)}`)] = compact({
+      action,
       channel: channelRef,
-      messages: [ref],
-      title: s.name,
-      summary: s.summary,
-      description: s.description,
+      messages: [msgRef(systemIds.get(name) as string)],
+      title: name,
+      summary: spec.summary,
+      description: systemDescription(name, spec, input.session),
       security,
       reply,
       'x-socketspec-system': true

@@ -6,7 +6,7 @@ import type { TokenBucket } from './rate-limit.js'
 import type { PreparedFrame } from './frame.js'
 import type { Engine } from './engine.js'
 import type { SessionTimers } from './session.js'
-import { kLog, kCorked, kRegistered, kBuckets, kCloseInfo, kEngine, kInflight, kOrdered, kQueue, kSocket, kState, kTimers } from './symbols.js'
+import { kLog, kCorked, kRegistered, kBuckets, kCloseInfo, kEngine, kInflight, kOrdered, kQueue, kQueueBytes, kRefreshes, kSeen, kSocket, kState, kTimers } from './symbols.js'
 
 /** Connection lifecycle states. */
 export const ConnState = { PENDING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const
@@ -60,6 +60,9 @@ export class Connection {
   /** @internal handlers running */ [kInflight]: number
   /** @internal why the server closed it */ [kCloseInfo]: { code: number, reason: string } | null
   /** @internal writes held until the end of the tick */ [kCorked]: boolean
+  /** @internal bytes in kQueue */ [kQueueBytes]: number
+  /** @internal a frame or pong arrived since the last heartbeat ping */ [kSeen]: boolean
+  /** @internal times of recent __refresh_auth__ attempts */ [kRefreshes]: number[] | null
 
   /** @internal the child logger, created on first use (most connections never log) */ [kLog]: FastifyBaseLogger | null
 
@@ -75,13 +78,16 @@ export class Connection {
     this[kInflight] = 0
     this[kCloseInfo] = null
     this[kCorked] = false
+    this[kQueueBytes] = 0
+    this[kSeen] = true
+    this[kRefreshes] = null
     this.id = id
     this.headers = headers
     this.query = query
     this.identity = identity
     this.namespace = engine.namespace
     this[kLog] = null
-    const now = Date.now()
+    const now = engine.clock.now()
     this.connectedAt = now
     this.lastActive = now
     this.session = { startedAt: now, expiresAt: null, tokenExpiresAt: null }
@@ -99,7 +105,11 @@ export class Connection {
     return this[kState] >= ConnState.CLOSING
   }
 
-  /** Send an event to this client. Serialized with the declared schema's compiled serializer when there is one. */
+  /**
+   * Send an event to this client. A declared event's payload is checked
+   * against its schema (SocketError OUTBOUND_VALIDATION_ERROR, nothing sent)
+   * and serialized by its compiled serializer.
+   */
   emit (event: string, payload?: unknown): void {
     const engine = this[kEngine]
     engine.send(this, engine.serializer.frame(event, payload))

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
 import { Connection, ConnState } from './connection.js'
-import { CloseCode, ErrorCode, SocketError, WIRE_ERRORS } from './errors.js'
+import { CloseCode, ErrorCode, isSocketError, wireMessage, type SocketError } from './errors.js'
 import { EventRegistry, createAjv } from './registry.js'
 import { FrameSerializer } from './serializer.js'
 import { SessionTimers } from './session.js'
@@ -15,13 +15,19 @@ import type { ResolvedOptions } from './options.js'
 import type { BackendAdapter } from './backends/types.js'
 import type { HandlerContext } from './types.js'
 import type { PreparedFrame } from './frame.js'
-import { kBuckets, kCloseInfo, kCorked, kInflight, kQueue, kRegistered, kSocket, kState, kTimers } from './symbols.js'
+import { Outbound, CLOSE_GRACE_MS } from './outbound.js'
+import { Timer, type Clock } from './clock.js'
+import type { OutboundSystemEventName, SystemPayload } from '../schemas/protocol.js'
+import { kBuckets, kCloseInfo, kInflight, kQueue, kQueueBytes, kRegistered, kSeen, kState, kTimers } from './symbols.js'
 
-const WS_OPEN = 1
-/** Frames a client may send before authentication completes; more is abuse. */
-const MAX_PENDING_FRAMES = 1024
-/** How long a peer gets to complete the close handshake before the socket is destroyed. */
-const CLOSE_GRACE_MS = 2000
+export { isSocketError } from './errors.js'
+
+/**
+ * Frames queued before authentication completes are capped at
+ * maxPayloadSize × 16 bytes (SPEC §2); tiny frames also count this many
+ * bytes each, so a flood of 1-byte frames cannot queue millions of entries.
+ */
+const MIN_QUEUED_FRAME_COST = 64
 
 export type ConnectHook = (conn: Connection) => unknown
 export type DisconnectHook = (conn: Connection, reason: string, code: number) => unknown
@@ -33,7 +39,6 @@ export class Engine {
   readonly opts: ResolvedOptions
   readonly namespace: string
   readonly registry = new EventRegistry()
-  readonly serializer = new FrameSerializer()
   readonly ajv = createAjv()
   readonly connections = new Map<string, Connection>()
   readonly hooks = {
@@ -53,14 +58,29 @@ export class Engine {
   /** Per-connection bucket settings, resolved once. */
   readonly connRate: ResolvedOptions['rateLimit']
   readonly hardCap: number
+  /** Byte cap of the frames queued while authentication runs. */
+  readonly queueCap: number
+  readonly clock: Clock
+  /** The only writer to this namespace's sockets. */
+  readonly out: Outbound
+  readonly serializer: FrameSerializer
+  /** Hash of the AsyncAPI document, sent in `__connect__` (set at ready). */
+  contract = ''
   private drained: (() => void) | null = null
 
   constructor (opts: ResolvedOptions, log: FastifyBaseLogger) {
     this.opts = opts
     this.namespace = opts.namespace
     this.log = log
+    this.clock = opts.clock
     this.connRate = opts.rateLimit
     this.hardCap = opts.maxPayloadSize * 4
+    this.queueCap = opts.maxPayloadSize * 16
+    this.out = new Outbound(this)
+    this.serializer = new FrameSerializer({
+      validate: opts.outboundValidation !== 'never',
+      onUndeclared: (event) => this.log.warn({ event }, 'sending an event no emits/broadcasts/reply declares: declare it so it is documented and its payload checked')
+    })
     this.backend = opts.backend
     this.rooms = new RoomManager<Connection>({ namespace: opts.namespace, backend: this.backend, staticRooms: opts.rooms, log })
   }
@@ -82,6 +102,8 @@ export class Engine {
     socket.on('message', (data: Buffer, isBinary: boolean) => onFrame(this, conn, data, isBinary))
     socket.on('error', (err: Error & { code?: string }) => this.onSocketError(conn, err))
     socket.on('close', (code: number) => { this.onSocketClose(conn, code) })
+    // Proof of life for the heartbeat: every RFC 6455 client answers a ping control frame.
+    socket.on('pong', () => { conn[kSeen] = true })
     if (this.shuttingDown) {
       this.close(conn, CloseCode.SERVER_SHUTDOWN, 'server_shutdown')
       return
@@ -94,15 +116,14 @@ export class Engine {
     if (auth !== undefined) {
       let init = null
       let refusal: SocketError | null = null
-      let timer: NodeJS.Timeout | undefined
+      let timer: Timer | undefined
       try {
         const { token } = extractToken(conn.headers, conn.query)
         init = await Promise.race([
           auth.authenticate({ headers: conn.headers, query: conn.query, token }),
           // an auth backend that never answers must not hold a socket forever
           new Promise<null>((resolve) => {
-            timer = setTimeout(resolve, this.opts.authTimeout * 1000, null)
-            timer.unref()
+            timer = new Timer(this.clock, this.opts.authTimeout * 1000, () => resolve(null))
           })
         ])
       } catch (err) {
@@ -111,19 +132,18 @@ export class Engine {
         conn.log.debug({ err: { message: (err as Error)?.message } }, 'authentication refused')
         init = null
       } finally {
-        if (timer !== undefined) clearTimeout(timer)
+        timer?.cancel()
       }
       if (conn[kState] !== ConnState.PENDING) return
       if (init === null || init === undefined) {
-        this.countError(ErrorCode.AUTH_ERROR)
-        this.writeError(conn, ErrorCode.AUTH_ERROR, refusal?.message ?? WIRE_ERRORS.AUTH_ERROR.message, refusal?.details ?? {}, undefined, randomUUID())
+        this.sendError(conn, ErrorCode.AUTH_ERROR, refusal?.message, refusal?.details ?? {}, undefined, undefined)
         this.close(conn, CloseCode.AUTH_ERROR, 'auth_error')
         return
       }
       conn.identity = normalizeIdentity(init)
     }
     if (conn[kState] !== ConnState.PENDING) return
-    const now = Date.now()
+    const now = this.clock.now()
     conn.session.tokenExpiresAt = conn.identity.tokenExpiresAt
     const max = this.opts.session.maxDuration
     if (max > 0) conn.session.expiresAt = now + max * 1000
@@ -135,11 +155,12 @@ export class Engine {
       conn.log.error({ err }, 'backend presence failed')
     }
     if (conn[kState] !== ConnState.OPEN) return
-    conn.emit('__connect__', {
+    this.emitSystem(conn, '__connect__', {
       connection_id: conn.id,
       namespace: this.namespace,
       heartbeat_interval: this.opts.session.heartbeatInterval,
-      session_expires_at: conn.session.expiresAt
+      session_expires_at: conn.session.expiresAt,
+      contract: this.contract
     })
     const timers = new SessionTimers(this, conn)
     conn[kTimers] = timers
@@ -154,19 +175,23 @@ export class Engine {
     }
     const queued = conn[kQueue]
     conn[kQueue] = null
+    conn[kQueueBytes] = 0
     if (queued !== null) {
       for (const [data, isBinary] of queued) onFrame(this, conn, data, isBinary)
     }
   }
 
-  /** Queue a frame that arrived before the connection was ready. */
+  /** Queue a frame that arrived before the connection was ready; close 1008 past the byte cap. */
   enqueue (conn: Connection, data: Buffer, isBinary: boolean): void {
-    const queue = conn[kQueue] as Array<[Buffer, boolean]>
-    if (queue.length >= MAX_PENDING_FRAMES) {
-      this.close(conn, 1008, 'too_many_frames_before_connect')
+    const bytes = conn[kQueueBytes] + Math.max(data.length, MIN_QUEUED_FRAME_COST)
+    if (bytes > this.queueCap) {
+      conn.log.warn({ queuedBytes: conn[kQueueBytes], cap: this.queueCap }, 'frames queued before auth over their cap; closing 1008')
+      this.close(conn, CloseCode.POLICY_VIOLATION, 'too_many_frames_before_connect')
+      conn[kQueue] = null
       return
     }
-    queue.push([data, isBinary])
+    conn[kQueueBytes] = bytes
+    ;(conn[kQueue] as Array<[Buffer, boolean]>).push([data, isBinary])
   }
 
   /** The connection's own token bucket (created on first use). */
@@ -175,74 +200,60 @@ export class Engine {
     let b = buckets[0]
     if (b === undefined) {
       const rl = this.connRate!
-      b = buckets[0] = new TokenBucket(rl.rate, rl.capacity)
+      b = buckets[0] = new TokenBucket(rl.rate, rl.capacity, this.clock.now())
     }
     return b
   }
 
-  /** Write one frame to a connection; closes slow consumers (4009). */
+  /** Write one serialized frame to a connection (through the one outbound writer). */
   send (conn: Connection, frame: string): void {
-    if (conn[kState] !== ConnState.OPEN) return
-    const ws = conn[kSocket]
-    if (ws.readyState !== WS_OPEN) return
-    if (!conn[kCorked]) cork(conn)
-    ws.send(frame)
-    this.written(conn, ws)
+    this.out.text(conn, frame)
   }
 
-  /**
-   * Broadcast delivery: write the pre-encoded frame bytes straight to the TCP
-   * socket (no per-receiver framing or UTF-8 encoding) when ws has nothing
-   * queued and no extension transforms frames; otherwise go through ws.
-   */
+  /** Write a frame encoded once for many receivers (broadcasts). */
   sendPrepared (conn: Connection, frame: PreparedFrame): void {
-    if (conn[kState] !== ConnState.OPEN) return
-    const ws = conn[kSocket] as WebSocket & { _socket?: any, _sender?: { _queue?: unknown[] }, _extensions?: Record<string, unknown> }
-    if (ws.readyState !== WS_OPEN) return
-    if (!conn[kCorked]) cork(conn)
-    const raw = ws._socket
-    if (raw !== undefined && raw !== null && ws._sender?._queue?.length === 0 && ws._extensions !== undefined && Object.keys(ws._extensions).length === 0) {
-      raw.write(frame.bytes)
-    } else {
-      ws.send(frame.text)
-    }
-    this.written(conn, ws)
+    this.out.prepared(conn, frame)
   }
 
-  /** Count a frame written and close the client (4009) once its outbound queue passes maxBufferedBytes. */
-  private written (conn: Connection, ws: WebSocket): void {
-    this.stats.eventsOut++
-    if (ws.bufferedAmount > this.opts.maxBufferedBytes) {
-      conn.log.warn({ bufferedAmount: ws.bufferedAmount }, 'slow consumer closed')
-      this.close(conn, CloseCode.SLOW_CONSUMER, 'slow_consumer')
-    }
+  /** Send a server → client system event, serialized from the protocol table. */
+  emitSystem<N extends OutboundSystemEventName> (conn: Connection, event: N, payload: SystemPayload<N>, id?: string): void {
+    if (!this.out.writable(conn)) return
+    this.out.text(conn, this.serializer.system(event, payload, id))
+  }
+
+  /** OutboundOwner: the writer found unsent bytes over the cap after a flush. */
+  slowConsumer (conn: Connection, unsent: number): void {
+    conn.log.warn({ unsentBytes: unsent, maxBufferedBytes: this.opts.maxBufferedBytes }, 'slow consumer closed')
+    this.close(conn, CloseCode.SLOW_CONSUMER, 'slow_consumer')
+  }
+
+  get maxBufferedBytes (): number {
+    return this.opts.maxBufferedBytes
   }
 
   countError (code: string): void {
     this.stats.errors[code] = (this.stats.errors[code] ?? 0) + 1
   }
 
-  /** Send an `__error__` frame and count it. */
+  /** Send an `__error__` frame (carrying the client's id when there is one) and count it. */
   sendError (conn: Connection, code: string, message: string | undefined, details: Record<string, unknown>, clientId: string | undefined, requestId: string | undefined): void {
     this.countError(code)
-    this.writeError(conn, code, message ?? (WIRE_ERRORS as Record<string, { message: string }>)[code]?.message ?? code, details, clientId, requestId ?? clientId ?? randomUUID())
-  }
-
-  private writeError (conn: Connection, code: string, message: string, details: Record<string, unknown>, clientId: string | undefined, requestId: string): void {
-    const ws = conn[kSocket]
-    if (conn[kState] >= ConnState.CLOSING || ws.readyState !== WS_OPEN) return
-    const frame = JSON.stringify(clientId === undefined
-      ? { event: '__error__', payload: { code, message, request_id: requestId, details } }
-      : { event: '__error__', id: clientId, payload: { code, message, request_id: requestId, details } })
-    if (!conn[kCorked]) cork(conn)
-    ws.send(frame)
-    this.stats.eventsOut++
+    this.emitSystem(conn, '__error__', {
+      code,
+      message: message ?? wireMessage(code),
+      request_id: requestId ?? clientId ?? randomUUID(),
+      details
+    }, clientId)
   }
 
   /** Turn a thrown value into an `__error__` and run the onError hooks. Never throws. */
   handleError (conn: Connection, err: unknown, ctx: HandlerContext): void {
     const clientId = ctx.clientId ? ctx.id : undefined
-    if (isSocketError(err)) {
+    if (isSocketError(err) && err.code === ErrorCode.OUTBOUND_VALIDATION_ERROR) {
+      // The server broke its own contract: the client is not to blame and must not see the schema errors.
+      conn.log.error({ err, event: ctx.event, requestId: ctx.id, details: err.details }, 'outbound payload does not match its declared schema')
+      this.sendError(conn, ErrorCode.HANDLER_ERROR, undefined, {}, clientId, ctx.id)
+    } else if (isSocketError(err)) {
       this.sendError(conn, err.code, err.message, err.details ?? {}, clientId, ctx.id)
     } else {
       conn.log.error({ err, event: ctx.event, requestId: ctx.id }, 'handler failed')
@@ -260,25 +271,14 @@ export class Engine {
     }
   }
 
-  /** Server-initiated close: `__disconnect__ {code, reason}`, then the close frame. */
+  /** Server-initiated close: `__disconnect__ {code, reason}`, then the close handshake. */
   close (conn: Connection, code: number, reason: string): void {
     if (conn[kState] >= ConnState.CLOSING) return
     conn[kCloseInfo] = { code, reason }
-    const ws = conn[kSocket]
-    if (ws.readyState === WS_OPEN) {
-      ws.send(JSON.stringify({ event: '__disconnect__', payload: { code, reason } }))
-      this.stats.eventsOut++
-    }
+    this.emitSystem(conn, '__disconnect__', { code, reason })
     conn[kState] = ConnState.CLOSING
     conn[kTimers]?.clear()
-    try {
-      ws.close(code, reason)
-    } catch /* c8 ignore next */ {
-      ws.terminate()
-    }
-    const t = setTimeout(() => { if (ws.readyState !== 3) ws.terminate() }, CLOSE_GRACE_MS)
-    t.unref()
-    ws.once('close', () => clearTimeout(t))
+    this.out.close(conn, code, reason)
   }
 
   private onSocketError (conn: Connection, err: Error & { code?: string }): void {
@@ -339,9 +339,9 @@ export class Engine {
     if (this.shuttingDown) return
     this.shuttingDown = true
     const timeoutMs = this.opts.shutdownTimeout * 1000
-    const notice = JSON.stringify({ event: '__server_shutdown__', payload: { retry_after_ms: Math.max(1000, Math.round(timeoutMs)) } })
+    const retryAfter = Math.max(1000, Math.round(timeoutMs))
     for (const conn of this.connections.values()) {
-      if (conn[kState] === ConnState.OPEN && conn[kSocket].readyState === WS_OPEN) conn[kSocket].send(notice)
+      if (conn[kState] === ConnState.OPEN) this.emitSystem(conn, '__server_shutdown__', { retry_after_ms: retryAfter })
     }
     const deadline = Date.now() + timeoutMs
     while (this.inflight() > 0 && Date.now() < deadline) {
@@ -353,27 +353,4 @@ export class Engine {
     await Promise.race([drained, new Promise(resolve => setTimeout(resolve, CLOSE_GRACE_MS + 500).unref())])
     await this.rooms.stop()
   }
-}
-
-/**
- * Hold the TCP socket's writes until the end of the current tick, so every
- * frame a batch of inbound messages produces leaves in one writev syscall
- * instead of one each (the syscall is most of the cost of a small echo).
- */
-function cork (conn: Connection): void {
-  const raw = (conn[kSocket] as unknown as { _socket?: { cork(): void, uncork(): void } })._socket
-  if (raw === undefined || raw === null) return
-  raw.cork()
-  conn[kCorked] = true
-  process.nextTick(uncork, conn, raw)
-}
-
-function uncork (conn: Connection, raw: { uncork(): void }): void {
-  conn[kCorked] = false
-  raw.uncork()
-}
-
-/** Duck-typed so errors from another copy of the package are still recognised. */
-export function isSocketError (err: unknown): err is SocketError {
-  return err instanceof SocketError || (err !== null && typeof err === 'object' && (err as Error).name === 'SocketError' && typeof (err as SocketError).code === 'string')
 }

@@ -12,7 +12,9 @@ export const ErrorCode = {
   ROOM_NOT_FOUND: 'ROOM_NOT_FOUND',
   SESSION_EXPIRED: 'SESSION_EXPIRED',
   UNKNOWN_EVENT: 'UNKNOWN_EVENT',
-  VALIDATION_ERROR: 'VALIDATION_ERROR'
+  VALIDATION_ERROR: 'VALIDATION_ERROR',
+  OUTBOUND_VALIDATION_ERROR: 'OUTBOUND_VALIDATION_ERROR',
+  ACK_TIMEOUT: 'ACK_TIMEOUT'
 } as const
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
 
@@ -22,6 +24,7 @@ export const CloseCode = {
   SERVER_SHUTDOWN: 1001,
   PROTOCOL_ERROR: 1002,
   INVALID_PAYLOAD: 1007,
+  POLICY_VIOLATION: 1008,
   MESSAGE_TOO_BIG: 1009,
   AUTH_ERROR: 4001,
   AUTH_EXPIRED: 4002,
@@ -44,7 +47,22 @@ export const WIRE_ERRORS: Readonly<Record<ErrorCode, { message: string, close?: 
   ROOM_NOT_FOUND: { message: 'Room not found', description: 'Broadcast to a room that does not exist.' },
   SESSION_EXPIRED: { message: 'Session expired', close: CloseCode.SESSION_EXPIRED, description: 'maxDuration reached; connection closed 4004.' },
   UNKNOWN_EVENT: { message: 'Unknown event', description: 'No handler for the event; details.event names it.' },
-  VALIDATION_ERROR: { message: 'Invalid message', description: 'Bad JSON, not an object, missing or non-string event, binary frame, prototype-poisoning keys, or schema failure; details.errors lists {path, message, keyword}.' }
+  VALIDATION_ERROR: { message: 'Invalid message', description: 'Bad JSON, not an object, missing or non-string event, binary frame, prototype-poisoning keys, or schema failure; details.errors lists {path, message, keyword}.' },
+  OUTBOUND_VALIDATION_ERROR: { message: 'Outbound payload does not match its declared schema', description: 'Server side only: conn.emit, a broadcast or a reply whose payload breaks its declared schema; thrown to the caller with details {event, errors}, nothing is sent (a handler\'s client gets HANDLER_ERROR).' },
+  ACK_TIMEOUT: { message: 'No acknowledgement in time', description: 'Server side only: conn.request() got no __ack__ before its timeout.' }
+}
+
+/** One entry of `details.errors` of a VALIDATION_ERROR / OUTBOUND_VALIDATION_ERROR. */
+export interface ValidationIssue { path: string, message: string, keyword: string }
+
+/** `details` of a VALIDATION_ERROR found before schema validation (envelope, JSON, binary...). */
+export function issueDetails (path: string, message: string, keyword: string): { errors: ValidationIssue[] } {
+  return { errors: [{ path, message, keyword }] }
+}
+
+/** The default message of a wire code (the code itself for application codes). */
+export function wireMessage (code: string): string {
+  return (WIRE_ERRORS as Record<string, { message: string } | undefined>)[code]?.message ?? code
 }
 
 /**
@@ -61,11 +79,21 @@ export class SocketError extends Error {
   closeCode?: number
 
   constructor (code: string, message?: string, details: Record<string, unknown> = {}) {
-    super(message ?? (WIRE_ERRORS as Record<string, { message: string }>)[code]?.message ?? code)
+    super(message ?? wireMessage(code))
     this.name = 'SocketError'
     this.code = code
     this.details = details
   }
+}
+
+/** Duck-typed so errors from another copy of the package are still recognised. */
+export function isSocketError (err: unknown): err is SocketError {
+  return err instanceof SocketError || (err !== null && typeof err === 'object' && (err as Error).name === 'SocketError' && typeof (err as SocketError).code === 'string')
+}
+
+/** The error `conn.emit`, broadcasts and replies throw when a payload breaks its declared schema. */
+export function outboundValidationError (event: string, errors: ValidationIssue[]): SocketError {
+  return new SocketError(ErrorCode.OUTBOUND_VALIDATION_ERROR, `Outbound payload of '${event}' does not match its declared schema`, { event, errors })
 }
 
 // Configuration and programming errors, thrown at register or ready time.

@@ -1,74 +1,38 @@
 import { Ajv } from 'ajv'
-import { OptionsSchema, SessionOptionsSchema } from '../schemas/options.js'
+import { OptionsSchema, SessionOptionsSchema, type OptionsStatic, type SessionStatic } from '../schemas/options.js'
 import { FST_SOCKETSPEC_INVALID_OPTION } from './errors.js'
 import { resolveAuth } from './auth/index.js'
 import { resolveBackend } from './backends/index.js'
-import type { AuthBackend, RateLimitConfig, SessionConfig, StaticRoom } from './types.js'
+import type { AuthBackend, SessionConfig, StaticRoom } from './types.js'
+import { systemClock, type Clock } from './clock.js'
+import { kClock } from './symbols.js'
 import type { BackendAdapter } from './backends/types.js'
 
-/** Options of `app.register(socketspec, options)`. Every field is documented in the README's options table. */
-export interface SocketspecOptions {
-  /** WebSocket route. Default '/ws'. */
-  path?: string
-  /** Event and room namespace. Default '/'. */
-  namespace?: string
-  /** Name of the Fastify decorator. Default 'socket'. */
-  decorator?: string
-  /** Serve the docs UI and AsyncAPI document. Default false. */
-  docs?: boolean
-  /** Docs UI route. Default '/socket-docs'. */
-  docsUrl?: string
-  /** Protect docs routes with a bearer / ?token= secret. */
-  docsAccessToken?: string
+/**
+ * Options of `app.register(socketspec, options)`, derived from the options
+ * schema (schemas/options.ts), where every field is documented with its
+ * default; the README's options table says the same. Objects JSON Schema
+ * cannot describe (auth, backend) are typed here.
+ */
+export type SocketspecOptions = Partial<Omit<OptionsStatic, 'auth' | 'backend' | 'session' | 'rooms'>> & {
   /** Auth backend: jwtAuth(...), apiKeyAuth(...) or { authenticate }. */
   auth?: AuthBackend
   /** 'memory' (default) or a BackendAdapter such as redisBackend({ url }). */
   backend?: 'memory' | BackendAdapter
-  /** Allowed Origin headers. Default ['*']. */
-  allowedOrigins?: string[]
-  /** Bytes per inbound frame. Default 65536. */
-  maxPayloadSize?: number
-  /** Connection token bucket. */
-  rateLimit?: RateLimitConfig
   /** Heartbeat and lifetimes in seconds. */
   session?: SessionConfig
   /** Static rooms. */
   rooms?: Array<string | StaticRoom>
-  /** Connections per process. */
-  maxConnections?: number
-  /** Outbound bytes queued per client before it is closed 4009. Default 1 MiB. */
-  maxBufferedBytes?: number
-  /** Seconds in-flight handlers get on close. Default 5. */
-  shutdownTimeout?: number
-  /** Seconds the auth backend gets to answer at connect. Default 10. */
-  authTimeout?: number
-  /** AsyncAPI document title. */
-  title?: string
-  /** AsyncAPI document version. */
-  version?: string
 }
 
 /** Options after validation, defaults applied. */
-export interface ResolvedOptions {
-  path: string
-  namespace: string
-  decorator: string
-  docs: boolean
-  docsUrl: string
-  docsAccessToken?: string
+export type ResolvedOptions = Omit<OptionsStatic, 'auth' | 'backend' | 'session' | 'rooms'> & {
   auth?: AuthBackend
   backend: BackendAdapter
-  allowedOrigins: string[]
-  maxPayloadSize: number
-  rateLimit?: RateLimitConfig
-  session: Required<SessionConfig>
+  session: SessionStatic
   rooms: StaticRoom[]
-  maxConnections?: number
-  maxBufferedBytes: number
-  shutdownTimeout: number
-  authTimeout: number
-  title?: string
-  version?: string
+  /** Where timers and rate limiters read the time (tests inject a fake one under the kClock key). */
+  clock: Clock
 }
 
 const ajv = new Ajv({ allErrors: false, useDefaults: true, coerceTypes: false, strict: false })
@@ -107,7 +71,8 @@ export function resolveOptions (input: unknown): ResolvedOptions {
   opts.auth = resolveAuth(opts.auth)
   // Resolved here so a bad adapter fails at register time, naming the missing method.
   const backend = resolveBackend(opts.backend)
-  const session = opts.session as Required<SessionConfig>
+  const session = opts.session as SessionStatic
+  const clock = (input as Record<symbol, Clock | undefined>)[kClock] ?? systemClock
   const rooms = (opts.rooms as Array<string | StaticRoom>).map(r => typeof r === 'string' ? { name: r } : { ...r })
   const origins = opts.allowedOrigins as string[]
   return {
@@ -115,6 +80,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     backend,
     session,
     rooms,
-    allowedOrigins: origins
+    allowedOrigins: origins,
+    clock
   }
 }

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import sjson from 'secure-json-parse'
 import type { Connection } from './connection.js'
-import { isSocketError, type Engine } from './engine.js'
+import type { Engine } from './engine.js'
 import type { CompiledEvent } from './registry.js'
-import { toIssues } from './registry.js'
-import { CloseCode, ErrorCode } from './errors.js'
+import { toIssues } from './serializer.js'
+import { CloseCode, ErrorCode, isSocketError, issueDetails } from './errors.js'
 import { TokenBucket } from './rate-limit.js'
 import { normalizeIdentity } from './auth/identity.js'
-import { kBuckets, kInflight, kOrdered, kQueue, kSocket, kState, kTimers } from './symbols.js'
+import { kBuckets, kInflight, kOrdered, kQueue, kRefreshes, kSeen, kSocket, kState, kTimers } from './symbols.js'
 import type { HandlerContext } from './types.js'
 
 const OPEN = 1
@@ -18,6 +18,31 @@ function alive (conn: Connection): boolean {
 }
 const EMPTY_DEPS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>
 const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'error' } as const
+/** `__refresh_auth__` attempts allowed per connection per window, whatever `rateLimit` says (SPEC §2). */
+export const REFRESH_LIMIT = 5
+export const REFRESH_WINDOW_MS = 60_000
+const ID_KEY = Buffer.from('"id"')
+const ESCAPE = Buffer.from('\\u')
+
+/**
+ * The client's `id` of a frame rejected before its envelope was read (size,
+ * binary, prototype-poisoning keys), when the text is JSON whose top-level
+ * `id` is a string of at most 64 characters: the client waiting on it gets its
+ * answer. Plain JSON.parse only defines own properties, so a poisoned text is
+ * harmless here.
+ */
+export function recoverId (data: Buffer): string | undefined {
+  if (data.indexOf(ID_KEY) === -1 && data.indexOf(ESCAPE) === -1) return undefined
+  let msg: unknown
+  try {
+    msg = JSON.parse(data.toString())
+  } catch {
+    return undefined
+  }
+  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return undefined
+  const id = (msg as { id?: unknown }).id
+  return typeof id === 'string' && id.length <= 64 ? id : undefined
+}
 
 /**
  * Steps 1–6 of the inbound pipeline (SPEC §2), synchronous so arrival order is
@@ -25,6 +50,7 @@ const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'error' } as co
  * Steps 7–10 run in `runEvent`.
  */
 export function onFrame (engine: Engine, conn: Connection, data: Buffer, isBinary: boolean): void {
+  conn[kSeen] = true
   if (conn[kQueue] !== null) {
     if (conn[kState] <= OPEN) engine.enqueue(conn, data, isBinary)
     return
@@ -39,13 +65,13 @@ export function onFrame (engine: Engine, conn: Connection, data: Buffer, isBinar
       engine.close(conn, CloseCode.MESSAGE_TOO_BIG, 'message_too_big')
       return
     }
-    engine.sendError(conn, ErrorCode.PAYLOAD_TOO_LARGE, undefined, { max_bytes: engine.opts.maxPayloadSize, size }, undefined, undefined)
+    engine.sendError(conn, ErrorCode.PAYLOAD_TOO_LARGE, undefined, { max_bytes: engine.opts.maxPayloadSize, size }, recoverId(data), undefined)
     return
   }
 
   // 2. parse and envelope
   if (isBinary) {
-    engine.sendError(conn, ErrorCode.VALIDATION_ERROR, 'Binary frames are not supported; send JSON text frames', { errors: [{ path: '/', message: 'binary frame', keyword: 'type' }] }, undefined, undefined)
+    engine.sendError(conn, ErrorCode.VALIDATION_ERROR, 'Binary frames are not supported; send JSON text frames', issueDetails('/', 'binary frame', 'type'), recoverId(data), undefined)
     return
   }
   let msg: any
@@ -55,33 +81,33 @@ export function onFrame (engine: Engine, conn: Connection, data: Buffer, isBinar
     const proto = (err as Error).message?.includes('prototype')
     engine.sendError(conn, ErrorCode.VALIDATION_ERROR,
       proto ? 'Forbidden prototype property in message' : 'Message is not valid JSON',
-      { errors: [{ path: '/', message: proto ? 'forbidden prototype property' : 'invalid JSON', keyword: proto ? 'prototype' : 'json' }] },
-      undefined, undefined)
+      proto ? issueDetails('/', 'forbidden prototype property', 'prototype') : issueDetails('/', 'invalid JSON', 'json'),
+      proto ? recoverId(data) : undefined, undefined)
     return
   }
   if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
-    engine.sendError(conn, ErrorCode.VALIDATION_ERROR, 'Message must be a JSON object', { errors: [{ path: '/', message: 'must be object', keyword: 'type' }] }, undefined, undefined)
+    engine.sendError(conn, ErrorCode.VALIDATION_ERROR, 'Message must be a JSON object', issueDetails('/', 'must be object', 'type'), undefined, undefined)
     return
   }
   const rawId = msg.id
   let clientId: string | undefined
   if (rawId !== undefined) {
     if (typeof rawId !== 'string' || rawId.length > 64) {
-      engine.sendError(conn, ErrorCode.VALIDATION_ERROR, 'id must be a string of at most 64 characters', { errors: [{ path: '/id', message: 'must be a string of at most 64 characters', keyword: typeof rawId !== 'string' ? 'type' : 'maxLength' }] }, undefined, undefined)
+      engine.sendError(conn, ErrorCode.VALIDATION_ERROR, 'id must be a string of at most 64 characters', issueDetails('/id', 'must be a string of at most 64 characters', typeof rawId !== 'string' ? 'type' : 'maxLength'), undefined, undefined)
       return
     }
     clientId = rawId
   }
   const name = msg.event
   if (typeof name !== 'string' || name.length === 0) {
-    engine.sendError(conn, ErrorCode.VALIDATION_ERROR, 'event must be a non-empty string', { errors: [{ path: '/event', message: name === undefined ? "must have required property 'event'" : 'must be a non-empty string', keyword: name === undefined ? 'required' : 'type' }] }, clientId, undefined)
+    engine.sendError(conn, ErrorCode.VALIDATION_ERROR, 'event must be a non-empty string', issueDetails('/event', name === undefined ? "must have required property 'event'" : 'must be a non-empty string', name === undefined ? 'required' : 'type'), clientId, undefined)
     return
   }
 
   // 3. rate limits: the connection's bucket, then the event's own
   const ev = engine.registry.get(name)
   if (engine.connRate !== undefined || (ev !== undefined && ev.rateLimit !== undefined)) {
-    const now = Date.now()
+    const now = engine.clock.now()
     if (engine.connRate !== undefined) {
       const wait = engine.connBucket(conn).take(now)
       if (wait > 0) {
@@ -108,13 +134,18 @@ export function onFrame (engine: Engine, conn: Connection, data: Buffer, isBinar
       return
     }
     if (name === '__refresh_auth__') {
+      const wait = refreshWait(engine, conn)
+      if (wait > 0) {
+        engine.sendError(conn, ErrorCode.RATE_LIMIT_ERROR, `At most ${REFRESH_LIMIT} __refresh_auth__ per minute`, { retry_after_ms: wait, scope: 'refresh' }, clientId, undefined)
+        return
+      }
       refreshAuth(engine, conn, msg.payload, clientId).catch(/* c8 ignore next */ (err) => conn.log.error({ err }, 'refresh failed'))
       return
     }
   }
 
   // 5. activity
-  conn.lastActive = Date.now()
+  conn.lastActive = engine.clock.now()
 
   // 6. lookup
   if (ev === undefined) {
@@ -174,7 +205,16 @@ export function dispatch (engine: Engine, conn: Connection, ev: CompiledEvent, p
 }
 
 function reply (engine: Engine, conn: Connection, ev: CompiledEvent, value: unknown, ctx: HandlerContext): void {
-  if (ev.replyEvent !== undefined) engine.send(conn, engine.serializer.frame(ev.replyEvent, value, ctx.clientId ? ctx.id : undefined))
+  if (ev.replyEvent === undefined) return
+  let frame: string
+  try {
+    frame = engine.serializer.frame(ev.replyEvent, value, ctx.clientId ? ctx.id : undefined)
+  } catch (err) {
+    // OUTBOUND_VALIDATION_ERROR: the handler's return value breaks the declared reply schema.
+    if (alive(conn)) engine.handleError(conn, err, ctx)
+    return
+  }
+  engine.send(conn, frame)
 }
 
 /** Steps 7–10: middleware, validation, dependencies, handler and reply. Never rejects. */
@@ -229,6 +269,17 @@ async function invoke (engine: Engine, conn: Connection, ev: CompiledEvent, payl
   reply(engine, conn, ev, result, ctx)
 }
 
+/** 0 when a `__refresh_auth__` attempt is allowed now (and records it), else the milliseconds to wait. */
+function refreshWait (engine: Engine, conn: Connection): number {
+  const now = engine.clock.now()
+  let times = conn[kRefreshes]
+  if (times === null) times = conn[kRefreshes] = []
+  while (times.length > 0 && times[0] <= now - REFRESH_WINDOW_MS) times.shift()
+  if (times.length >= REFRESH_LIMIT) return Math.max(1, times[0] + REFRESH_WINDOW_MS - now)
+  times.push(now)
+  return 0
+}
+
 async function refreshAuth (engine: Engine, conn: Connection, payload: any, clientId: string | undefined): Promise<void> {
   const auth = engine.opts.auth
   const token = payload !== null && typeof payload === 'object' ? payload.token : undefined
@@ -249,8 +300,14 @@ async function refreshAuth (engine: Engine, conn: Connection, payload: any, clie
     engine.sendError(conn, ErrorCode.AUTH_ERROR, 'Refresh token rejected; the current session lasts until its token expires', details, clientId, undefined)
     return
   }
-  conn.identity = normalizeIdentity(init)
-  conn.session.tokenExpiresAt = conn.identity.tokenExpiresAt
+  const identity = normalizeIdentity(init)
+  if (identity.userId !== conn.identity.userId) {
+    // Rooms and state were admitted under the current identity: a refresh never switches users.
+    engine.sendError(conn, ErrorCode.AUTH_ERROR, 'Refresh token belongs to another user; the identity is unchanged', { reason: 'user_mismatch' }, clientId, undefined)
+    return
+  }
+  conn.identity = identity
+  conn.session.tokenExpiresAt = identity.tokenExpiresAt
   conn[kTimers]?.tokenChanged()
-  engine.send(conn, engine.serializer.frame('__auth_refreshed__', { expires_at: conn.identity.tokenExpiresAt }, clientId))
+  engine.emitSystem(conn, '__auth_refreshed__', { expires_at: identity.tokenExpiresAt }, clientId)
 }

@@ -9,10 +9,9 @@ import {
 } from './errors.js'
 import { isReservedName } from '../schemas/protocol.js'
 import type { FrameSerializer } from './serializer.js'
+export { toIssues } from './serializer.js'
+export type { ValidationIssue } from './errors.js'
 import type { EventDefinition, RateLimitConfig } from './types.js'
-
-/** Validation error entry sent in `details.errors`. */
-export interface ValidationIssue { path: string, message: string, keyword: string }
 
 /** An event after `ready`: its validator and settings resolved once. */
 export interface CompiledEvent {
@@ -31,22 +30,6 @@ export function createAjv (): Ajv {
   const ajv = new Ajv({ allErrors: false, useDefaults: true, coerceTypes: false, strict: false, validateSchema: true })
   ;(addFormats as unknown as (a: Ajv) => void)(ajv)
   return ajv
-}
-
-/** Turn Ajv errors into the wire's `[{path, message, keyword}]`. */
-export function toIssues (validate: ValidateFunction): ValidationIssue[] {
-  const errors = validate.errors ?? []
-  const out: ValidationIssue[] = []
-  for (const e of errors) {
-    let path = e.instancePath
-    if (e.keyword === 'required' && typeof (e.params as any).missingProperty === 'string') {
-      path += '/' + (e.params as any).missingProperty
-    } else if (e.keyword === 'additionalProperties' && typeof (e.params as any).additionalProperty === 'string') {
-      path += '/' + (e.params as any).additionalProperty
-    }
-    out.push({ path: path === '' ? '/' : path, message: e.message ?? 'is invalid', keyword: e.keyword })
-  }
-  return out
 }
 
 /**
@@ -103,7 +86,7 @@ export class EventRegistry {
         if (out === null || typeof out !== 'object' || typeof out.event !== 'string' || out.event.length === 0) {
           throw new FST_SOCKETSPEC_INVALID_EVENT(name, 'every emits/broadcasts/reply entry needs an event name')
         }
-        if (out.schema !== undefined) serializer.declare(out.event, out.schema as TSchema, name)
+        serializer.declare(out.event, out.schema as TSchema | undefined, name)
       }
       for (const b of def.broadcasts) {
         if (typeof b.room !== 'string' || b.room.length === 0) throw new FST_SOCKETSPEC_INVALID_EVENT(name, `broadcast '${b.event}' needs a room`)

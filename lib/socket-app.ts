@@ -4,12 +4,16 @@ import type { ConnectHook, DisconnectHook, Engine, ErrorHook, Middleware } from 
 import { FST_SOCKETSPEC_ALREADY_STARTED, FST_SOCKETSPEC_INVALID_HOOK, FST_SOCKETSPEC_NOT_READY } from './errors.js'
 import { buildAsyncApi } from './asyncapi.js'
 import { kEngine, kInject } from './symbols.js'
-import type { EventOptions, HandlerContext, PayloadOf, SocketStats } from './types.js'
+import type { BroadcastDeclaration, ConnectionFor, EmitDeclaration, EventOptions, HandlerContext, OutboundMap, PayloadOf, ReplyDeclaration, ReplyValue, SocketStats } from './types.js'
 import type { BackendStats } from './backends/types.js'
 
-/** Handler of an event: `payload` is typed from the event's TypeBox schema. */
-export type EventHandler<P extends TSchema | undefined, D extends Record<string, unknown>> =
-  (conn: Connection, payload: PayloadOf<P>, ctx: HandlerContext<D>) => unknown
+/**
+ * Handler of an event: `payload` is typed from the event's TypeBox schema,
+ * `conn.emit` / `conn.to(room).emit` from its declared `emits` and
+ * `broadcasts` (`M`), and the return value from its `reply` (`Ret`).
+ */
+export type EventHandler<P extends TSchema | undefined, D extends Record<string, unknown>, M = Record<never, never>, Ret = unknown> =
+  (conn: ConnectionFor<M>, payload: PayloadOf<P>, ctx: HandlerContext<D>) => Ret
 
 /** Options of `rooms.broadcast`. */
 export interface BroadcastOptions {
@@ -78,12 +82,17 @@ export class SocketApp {
    * @example
    * app.socket.on('echo', { payload: Type.Object({ echo: Type.String() }) }, (conn, p) => conn.emit('echo_response', p))
    */
-  on<P extends TSchema | undefined = undefined, D extends Record<string, unknown> = Record<never, never>>(
-    event: string, options: EventOptions<P, D>, handler: EventHandler<P, D>): this
+  on<
+    P extends TSchema | undefined = undefined,
+    D extends Record<string, unknown> = Record<never, never>,
+    const E extends readonly EmitDeclaration[] = [],
+    const B extends readonly BroadcastDeclaration[] = [],
+    const R extends ReplyDeclaration | undefined = undefined
+  >(event: string, options: EventOptions<P, D, E, B, R>, handler: EventHandler<P, D, OutboundMap<E, B, R>, ReplyValue<R>>): this
   on (event: string, handler: EventHandler<undefined, Record<never, never>>): this
   on (event: string, optionsOrHandler: any, maybeHandler?: any): this {
     this.assertNotStarted('on')
-    const options: EventOptions<any, any> = typeof optionsOrHandler === 'function' ? {} : (optionsOrHandler ?? {})
+    const options: EventOptions<any, any, any, any, any> = typeof optionsOrHandler === 'function' ? {} : (optionsOrHandler ?? {})
     const handler = typeof optionsOrHandler === 'function' ? optionsOrHandler : maybeHandler
     this[kEngine].registry.add({
       name: event,

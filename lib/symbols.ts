@@ -15,3 +15,11 @@ export const kSocketApps = Symbol.for('socketspec.apps')
 export const kWsOwner = Symbol.for('socketspec.wsOwner')
 export const kInject = Symbol('socketspec.inject')
 export const kLog = Symbol('socketspec.log')
+/** Bytes of the frames queued while authentication runs. */
+export const kQueueBytes = Symbol('socketspec.queueBytes')
+/** Set by any inbound frame or pong control frame; cleared at each heartbeat ping. */
+export const kSeen = Symbol('socketspec.seen')
+/** Times of the last `__refresh_auth__` attempts (at most 5 per minute). */
+export const kRefreshes = Symbol('socketspec.refreshes')
+/** Plugin option (tests): the Clock timers and rate limiters read. */
+export const kClock = Symbol.for('socketspec.clock')

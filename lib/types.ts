@@ -2,6 +2,7 @@ import type { Static, TSchema } from '@sinclair/typebox'
 import type { FastifyBaseLogger } from 'fastify'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Connection } from './connection.js'
+import type { RateLimitStatic, SessionStatic } from '../schemas/options.js'
 
 /** Who is on the other end of a connection, as established by the auth backend. */
 export interface Identity {
@@ -54,10 +55,7 @@ export interface ReplyDeclaration {
 }
 
 /** Token bucket settings: `rate` tokens per second, `capacity` burst. */
-export interface RateLimitConfig {
-  rate: number
-  capacity: number
-}
+export type RateLimitConfig = RateLimitStatic
 
 /** Context passed to handlers, dependencies and error hooks. */
 export interface HandlerContext<D = Record<string, unknown>> {
@@ -75,14 +73,23 @@ export type DepsMap<C = any> = Record<string, DepFn<C>>
 export type ResolvedDeps<D> = { [K in keyof D]: D[K] extends (...args: any[]) => infer R ? Awaited<R> : never }
 
 /** Options of `socket.on(event, options, handler)`. */
-export interface EventOptions<P extends TSchema | undefined = TSchema | undefined, D extends Record<string, unknown> = Record<string, unknown>> {
+export interface EventOptions<
+  P extends TSchema | undefined = TSchema | undefined,
+  D extends Record<string, unknown> = Record<string, unknown>,
+  E extends readonly EmitDeclaration[] = readonly EmitDeclaration[],
+  B extends readonly BroadcastDeclaration[] = readonly BroadcastDeclaration[],
+  R extends ReplyDeclaration | undefined = ReplyDeclaration | undefined
+> {
   payload?: P
   description?: string
   summary?: string
   tags?: string[]
-  emits?: EmitDeclaration[]
-  broadcasts?: BroadcastDeclaration[]
-  reply?: ReplyDeclaration
+  /** Events the handler sends to its client: `conn.emit(event, payload)` is typed by their schemas. */
+  emits?: E
+  /** Events the handler broadcasts to rooms: `conn.to(room).emit(event, payload)` is typed by their schemas. */
+  broadcasts?: B
+  /** The handler's return value is sent as this event (typed by its schema). */
+  reply?: R
   /** Process this event one message at a time per connection, in arrival order. */
   ordered?: boolean
   deprecated?: boolean
@@ -91,6 +98,37 @@ export interface EventOptions<P extends TSchema | undefined = TSchema | undefine
   /** Dependencies resolved (awaited) before the handler, available as `ctx.deps`. */
   deps?: { [K in keyof D]: (conn: Connection, ctx: HandlerContext) => D[K] | Promise<D[K]> }
 }
+
+/** Payload type of an emits/broadcasts/reply declaration: its schema's Static type, unknown without a schema. */
+export type DeclaredPayload<T> = T extends { schema: infer S extends TSchema } ? Static<S> : unknown
+
+/** Event name → payload type of everything one event declares it sends (emits, broadcasts and reply). */
+export type OutboundMap<E extends readonly EmitDeclaration[], B extends readonly BroadcastDeclaration[], R extends ReplyDeclaration | undefined> = {
+  [X in (E[number] | B[number] | Exclude<R, undefined>) as X['event']]: DeclaredPayload<X>
+}
+
+/** The payload argument of an emit: required and typed for a declared event, optional and unknown otherwise. */
+export type EmitArgs<M, K extends string> = K extends keyof M ? [payload: M[K]] : [payload?: unknown]
+
+/** `conn.to(room)` inside a handler whose event declares outbound events `M`. */
+export interface TypedRoomTarget<M> {
+  /** Send to every member of the room on every node except this connection. */
+  emit<K extends string>(event: K, ...payload: EmitArgs<M, K>): Promise<void>
+}
+
+/** A Connection whose `emit` and `to(room).emit` are typed by the outbound events `M` the handler's event declares. */
+export type TypedConnection<M> = Omit<Connection, 'emit' | 'to'> & {
+  /** Send an event to this client; a declared event's payload must match its schema (checked at run time too). */
+  emit<K extends string>(event: K, ...payload: EmitArgs<M, K>): void
+  /** Target the members of `room` except this connection. */
+  to(room: string): TypedRoomTarget<M>
+}
+
+/** The connection a handler receives: plain `Connection` when its event declares nothing it sends. */
+export type ConnectionFor<M> = [keyof M] extends [never] ? Connection : TypedConnection<M>
+
+/** What a handler may return: the declared reply's payload type (or a promise of it), anything without a reply schema. */
+export type ReplyValue<R> = R extends { schema: infer S extends TSchema } ? Static<S> | Promise<Static<S>> : unknown
 
 export type PayloadOf<P> = P extends TSchema ? Static<P> : unknown
 
@@ -111,16 +149,8 @@ export interface EventDefinition {
   handler: (conn: any, payload: any, ctx: HandlerContext<any>) => unknown
 }
 
-/** Session lifetimes and heartbeat, in seconds (fractions allowed). */
-export interface SessionConfig {
-  /** 0 = no limit. */
-  maxDuration?: number
-  /** 0 = no idle close. */
-  idleTimeout?: number
-  heartbeatInterval?: number
-  heartbeatTimeout?: number
-  tokenRefreshWindow?: number
-}
+/** Session lifetimes and heartbeat, in seconds (fractions allowed); see SessionOptionsSchema for each field and its default. */
+export type SessionConfig = Partial<SessionStatic>
 
 export interface StaticRoom { name: string, description?: string }
 

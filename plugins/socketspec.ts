@@ -1,12 +1,14 @@
+import { createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
 import websocket from '@fastify/websocket'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { IncomingMessage } from 'node:http'
 import { resolveOptions, type SocketspecOptions } from '../lib/options.js'
 import { Engine } from '../lib/engine.js'
 import { SocketApp } from '../lib/socket-app.js'
 import { compileOriginCheck } from '../lib/origin.js'
 import { FST_SOCKETSPEC_INVALID_OPTION } from '../lib/errors.js'
-import { createUrlRedactor, selectProtocol } from '../lib/auth/token.js'
+import { redactQuery, selectProtocol, sensitiveNames } from '../lib/auth/token.js'
 import { sensitiveQueryOf } from '../lib/auth/index.js'
 import { kInject, kSocketApps, kWsOwner } from '../lib/symbols.js'
 
@@ -17,14 +19,59 @@ declare module 'fastify' {
   }
 }
 
-function requestSerializer (redact: (url: string) => string) {
-  return (req: FastifyRequest): Record<string, unknown> => ({
-    method: req.method,
-    url: redact(req.url),
-    host: req.host,
-    remoteAddress: req.ip,
-    remotePort: req.socket?.remotePort
-  })
+// pino's public symbol (Symbol.for, stable across pino versions) for its `hooks` option.
+const kPinoHooks = Symbol.for('pino.hooks')
+const kRedactedNames = Symbol('socketspec.redactedNames')
+
+interface PinoHooks {
+  streamWrite?: (line: string) => string
+  [kRedactedNames]?: Set<string>
+}
+
+/**
+ * Redact secret query parameters from every line the Fastify logger writes.
+ * Every per-request logger of the server (every route, whenever registered, the
+ * 404 handlers, @fastify/websocket's lines) is a pino child of the one root
+ * logger that every encapsulated context shares as `fastify.log`; pino children
+ * are `Object.create(parent)` and read `this[hooks].streamWrite` on each write,
+ * so one own `hooks` object on that logger covers them all, whenever they were
+ * created. It works on the finished line, so it also covers an app's own `req`
+ * serializer and the 404 message (`Route GET:/x?token=… not found`). Returns
+ * false when the logger is not pino (nothing can be redacted then).
+ */
+function redactLogs (log: FastifyBaseLogger, extraNames: readonly string[]): boolean {
+  const logger = log as unknown as Record<symbol, PinoHooks | undefined>
+  const hooks = logger[kPinoHooks]
+  if (hooks == null) return false
+  const installed = Object.hasOwn(logger, kPinoHooks) ? hooks[kRedactedNames] : undefined
+  if (installed !== undefined) {
+    // another socketspec registration on the same server: one hook, more names
+    for (const n of extraNames) installed.add(n.toLowerCase())
+    return true
+  }
+  const names = sensitiveNames(extraNames)
+  const next = hooks.streamWrite
+  logger[kPinoHooks] = {
+    ...hooks,
+    [kRedactedNames]: names,
+    streamWrite: typeof next === 'function'
+      ? (line: string) => next(redactQuery(line, names))
+      : (line: string) => redactQuery(line, names)
+  }
+  return true
+}
+
+type HandleProtocols = (protocols: Set<string>, request: IncomingMessage) => string | false
+
+function pathKey (url = ''): string {
+  const q = url.indexOf('?')
+  return (q === -1 ? url : url.slice(0, q)).replace(/\/+$/, '')
+}
+
+/** The app's own `handleProtocols` for its routes, `selectProtocol` for socketspec's. */
+function protocolsFor (routeUrl: string, appHandler: HandleProtocols): HandleProtocols {
+  const key = pathKey(routeUrl)
+  return (protocols, request) => pathKey(request.url) === key ? selectProtocol(protocols) : appHandler(protocols, request)
 }
 
 /**
@@ -40,6 +87,9 @@ async function socketspec (fastify: FastifyInstance, options: SocketspecOptions)
   const opts = resolveOptions(options)
   if (fastify.hasDecorator(opts.decorator)) {
     throw new FST_SOCKETSPEC_INVALID_OPTION('decorator', `'${opts.decorator}' is already a decorator of this instance; register each namespace in its own context or pick another decorator name`)
+  }
+  if (!redactLogs(fastify.log, sensitiveQueryOf(opts.auth))) {
+    fastify.log.warn('socketspec cannot redact tokens from this logger (it is not pino): do not log request URLs')
   }
   const engine = new Engine(opts, fastify.log.child({ plugin: 'socketspec', namespace: opts.namespace }))
   const app = new SocketApp(engine)
@@ -77,9 +127,14 @@ async function socketspec (fastify: FastifyInstance, options: SocketspecOptions)
     }
     server[kWsOwner] = true
   } else {
-    // The app registered @fastify/websocket itself: still never echo a bearer token as the selected subprotocol.
-    const wss = (fastify as any).websocketServer
-    if (wss?.options !== undefined && wss.options.handleProtocols == null) wss.options.handleProtocols = selectProtocol
+    // The app registered @fastify/websocket itself: socketspec's route still selects only
+    // `socketspec`; the app's own handleProtocols, if any, keeps deciding for its routes.
+    const wssOptions = (fastify as any).websocketServer?.options as { handleProtocols?: HandleProtocols } | undefined
+    if (wssOptions !== undefined) {
+      const own = wssOptions.handleProtocols
+      if (own == null) wssOptions.handleProtocols = selectProtocol
+      else if (own !== selectProtocol) wssOptions.handleProtocols = protocolsFor(fastify.prefix + opts.path, own)
+    }
   }
 
   // TestClient injects through the @fastify/websocket of this context (encapsulated ones included).
@@ -90,8 +145,6 @@ async function socketspec (fastify: FastifyInstance, options: SocketspecOptions)
     method: 'GET',
     url: opts.path,
     schema: { hide: true } as any,
-    // Tokens in the query string (?token=, ?api_key=) never reach a log line.
-    logSerializers: { req: requestSerializer(createUrlRedactor(sensitiveQueryOf(opts.auth))) as any },
     onRequest: async (request, reply) => {
       if (!originAllowed(request.headers.origin)) {
         return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: 'Origin not allowed' })
@@ -114,7 +167,11 @@ async function socketspec (fastify: FastifyInstance, options: SocketspecOptions)
     await fastify.register(docs, { docsUrl: opts.docsUrl, docsAccessToken: opts.docsAccessToken, document: () => app.asyncapi() })
   }
 
-  fastify.addHook('onReady', async () => { await engine.start() })
+  fastify.addHook('onReady', async () => {
+    await engine.start()
+    // __connect__ carries a hash of the AsyncAPI document so a long-lived client learns that the API changed.
+    engine.contract = createHash('sha256').update(JSON.stringify(app.asyncapi())).digest('base64url').slice(0, 22)
+  })
   fastify.addHook('preClose', async () => { await engine.shutdown() })
 }
 

@@ -44,8 +44,14 @@ export const OptionsSchema = Type.Object({
   maxBufferedBytes: Type.Integer({ minimum: 1024, default: 1048576, description: 'Outbound bytes queued for one client before it is closed 4009.' }),
   authTimeout: Type.Number({ exclusiveMinimum: 0, default: 10, description: 'Seconds the auth backend gets to answer at connect; then AUTH_ERROR and close 4001.' }),
   shutdownTimeout: Type.Number({ minimum: 0, default: 5, description: 'Seconds in-flight handlers get on fastify.close().' }),
+  outboundValidation: Type.Union([Type.Literal('always'), Type.Literal('never')], { default: 'always', description: "Check outbound payloads of declared events against their schema before serializing them ('always'; a mismatch throws OUTBOUND_VALIDATION_ERROR and nothing is sent), or skip the check ('never')." }),
   title: Type.Optional(Type.String({ description: 'Title of the AsyncAPI document (defaults to the package name).' })),
   version: Type.Optional(Type.String({ description: 'Version of the AsyncAPI document.' }))
 }, { additionalProperties: false })
 
-export type SocketspecOptionsInput = Static<typeof OptionsSchema>
+/** Options after validation and defaults, as the schema describes them. */
+export type OptionsStatic = Static<typeof OptionsSchema>
+/** SessionConfig after defaults. */
+export type SessionStatic = Static<typeof SessionOptionsSchema>
+/** `{rate, capacity}` of a token bucket. */
+export type RateLimitStatic = Static<typeof RateLimitSchema>

@@ -5,11 +5,13 @@ import { buildApp } from '../examples/chat/app.js'
 import { buildAsyncApi, type AsyncApiInput } from '../lib/asyncapi.js'
 import { WIRE_ERRORS } from '../lib/errors.js'
 import type { EventDefinition } from '../lib/types.js'
+import { InboundEnvelope, OutboundEnvelope, SystemEvents, type SystemEventName, type SystemEventSpec } from '../schemas/protocol.js'
 
 type Json = Record<string, any>
 
 const SESSION = { maxDuration: 3600, idleTimeout: 300, heartbeatInterval: 25, heartbeatTimeout: 10, tokenRefreshWindow: 60 }
-const SYSTEM = ['__connect__', '__disconnect__', '__ping__', '__pong__', '__error__', '__auth_expiring__', '__refresh_auth__', '__auth_refreshed__', '__session_expiring__', '__idle_warning__', '__server_shutdown__']
+const SYSTEM = Object.keys(SystemEvents) as SystemEventName[]
+const SYSTEM_ROWS = Object.entries(SystemEvents) as Array<[SystemEventName, SystemEventSpec]>
 
 const ev = (e: Partial<EventDefinition> & { name: string }): EventDefinition =>
   ({ tags: [], emits: [], broadcasts: [], ordered: false, deprecated: false, handler: () => undefined, ...e })
@@ -35,6 +37,20 @@ function operationFor (doc: Json, action: 'send' | 'receive', event: string): Js
   const ops = Object.values<Json>(doc.operations).filter((op) => op.action === action && op.messages[0].$ref.endsWith(`/messages/${id}`))
   if (ops.length !== 1) throw new Error(`expected one ${action} operation for ${event}, found ${ops.length}`)
   return ops[0]
+}
+
+/** A TypeBox schema as the plain JSON the document carries. */
+const plain = (schema: unknown): Json => JSON.parse(JSON.stringify(schema))
+
+/** Every title the document gives a message, an envelope or a declared payload schema. */
+function titlesOf (doc: Json): Array<{ where: string, title: unknown }> {
+  const out: Array<{ where: string, title: unknown }> = []
+  for (const [id, m] of Object.entries<Json>(doc.components.messages)) {
+    out.push({ where: `message ${id}`, title: m.title }, { where: `envelope of ${id}`, title: m.payload.title })
+    const inner = m.payload.properties.payload
+    if (Object.keys(inner).some((k) => k !== 'description')) out.push({ where: `payload of ${id}`, title: inner.title })
+  }
+  return out
 }
 
 function deref (doc: Json, ref: string): Json {
@@ -116,7 +132,10 @@ t.test('an app using every `on` option validates and is described', async (t) =>
   t.same(send.payload.properties.event, { type: 'string', const: 'chat:send', description: 'Event name.' })
   t.equal(send.payload.properties.id.type, 'string')
   t.equal(send.payload.properties.id.maxLength, 64)
-  t.same(send.payload.properties.payload, JSON.parse(JSON.stringify(ChatMessage)), 'nested payload schema kept as plain JSON Schema')
+  t.same(send.payload.properties.payload, { ...plain(ChatMessage), title: 'ChatSendPayload' }, 'nested payload schema kept as plain JSON Schema, titled')
+  t.same(send.payload.properties.id, plain(InboundEnvelope.properties.id), 'the id is the protocol envelope\'s')
+  t.equal(send.title, 'ChatSendMessage')
+  t.equal(send.payload.title, 'ChatSendEnvelope')
   for (const key of Object.keys(doc.components.messages)) t.match(key, /^[A-Za-z0-9_.-]+$/, `component key ${key} is valid`)
 
   const op = operationFor(doc, 'receive', 'chat:send')
@@ -144,18 +163,18 @@ t.test('an app using every `on` option validates and is described', async (t) =>
   const echoes = Object.values<Json>(doc.components.messages).filter((m) => m.name === 'echo')
   t.same(echoes.map((m) => m['x-socketspec-direction']).sort(), ['client-to-server', 'server-to-client'])
 
-  for (const name of SYSTEM) {
+  for (const [name, spec] of SYSTEM_ROWS) {
     const m = message(doc, name)
     t.equal(m['x-socketspec-system'], true, `${name} is a system message`)
     t.ok(m.payload.properties.payload.properties, `${name} has a payload schema`)
-    const inbound = name === '__pong__' || name === '__refresh_auth__'
-    t.ok(operationFor(doc, inbound ? 'receive' : 'send', name), `${name} has an operation`)
+    t.ok(operationFor(doc, spec.direction === 'in' ? 'receive' : 'send', name), `${name} has an operation`)
   }
   const error = message(doc, '__error__').payload.properties.payload
   t.same(error.required, ['code', 'message', 'request_id', 'details'])
   t.same(error.properties.code.anyOf[0].enum, Object.keys(WIRE_ERRORS).sort())
   t.same(Object.keys(message(doc, '__error__')['x-socketspec-error-codes']), Object.keys(WIRE_ERRORS).sort())
-  t.same(Object.keys(message(doc, '__connect__').payload.properties.payload.properties), ['connection_id', 'namespace', 'heartbeat_interval', 'session_expires_at'])
+  t.same(Object.keys(message(doc, '__connect__').payload.properties.payload.properties), ['connection_id', 'namespace', 'heartbeat_interval', 'session_expires_at', 'contract'])
+  t.same(message(doc, '__connect__').payload.properties.payload.properties.session_expires_at.anyOf, [{ type: 'number' }, { type: 'null' }])
   t.match(message(doc, '__ping__').payload.properties.payload.properties.ts.description, /epoch milliseconds/)
   t.same(operationFor(doc, 'receive', '__refresh_auth__').reply.messages.map((r: Json) => deref(doc, deref(doc, r.$ref).$ref).name), ['__auth_refreshed__', '__error__'])
 
@@ -204,4 +223,125 @@ t.test('the example app serves a valid document', async (t) => {
   const served = await app.inject('/socket-docs/asyncapi.json')
   t.equal(served.statusCode, 200)
   t.same(served.json(), doc, 'GET {docsUrl}/asyncapi.json is app.socket.asyncapi()')
+})
+
+t.test('system events in the document come from the protocol table', async (t) => {
+  const doc: Json = buildAsyncApi(input(everyOption, { auth: { kind: 'jwt' } }))
+  const system = Object.values<Json>(doc.components.messages).filter((m) => m['x-socketspec-system'] === true)
+  t.same(system.map((m) => m.name), SYSTEM, 'exactly the table\'s events, in its order')
+
+  for (const [name, spec] of SYSTEM_ROWS) {
+    const m = message(doc, name)
+    const expected = plain(spec.payload)
+    const actual = m.payload.properties.payload
+    if (name === '__error__') {
+      // The one refinement: the wire codes as an enum next to any application code.
+      t.same(actual.properties.code, {
+        description: spec.payload.properties.code.description,
+        anyOf: [
+          { type: 'string', enum: Object.keys(WIRE_ERRORS).sort(), description: 'Wire error codes.' },
+          { type: 'string', description: 'Application-defined code (SocketError).' }
+        ]
+      }, '__error__ code lists every wire code')
+      t.same({ ...actual, properties: { ...actual.properties, code: expected.properties.code } }, expected, `${name} payload is the table's`)
+    } else {
+      t.same(actual, expected, `${name} payload is the table's`)
+    }
+    t.equal(m.summary, spec.summary)
+    t.ok(m.description.startsWith(spec.description), `${name} description is the table's`)
+    t.equal(m['x-socketspec-direction'], spec.direction === 'in' ? 'client-to-server' : 'server-to-client')
+    t.equal(m.payload.properties.event.const, name)
+    t.same(m.payload.required, spec.direction === 'in' ? InboundEnvelope.required : OutboundEnvelope.required)
+    const correlated = spec.correlated === true
+    t.equal(m.correlationId?.$ref, correlated ? '#/components/correlationIds/requestId' : undefined, `${name} correlated: ${correlated}`)
+    const withId = correlated || spec.direction === 'in'
+    t.same(m.payload.properties.id, withId ? plain((spec.direction === 'in' ? InboundEnvelope : OutboundEnvelope).properties.id) : undefined)
+
+    const op = operationFor(doc, spec.direction === 'in' ? 'receive' : 'send', name)
+    t.equal(op['x-socketspec-system'], true)
+    t.equal(op.summary, spec.summary)
+    t.equal(op.description, m.description)
+    const replies = op.reply?.messages.map((r: Json) => deref(doc, deref(doc, r.$ref).$ref).name)
+    t.same(replies, spec.reply === undefined ? undefined : [spec.reply, '__error__'], `${name} reply`)
+  }
+})
+
+t.test('system descriptions carry this server\'s session settings', async (t) => {
+  const describe = (session: AsyncApiInput['session']) => {
+    const doc: Json = buildAsyncApi(input([], { session }))
+    return (name: string) => message(doc, name).description as string
+  }
+  const d = describe(SESSION)
+  t.match(d('__connect__'), '(This server: heartbeatInterval 25 s, maxDuration 3600 s.)')
+  t.match(d('__ping__'), '(This server: heartbeatInterval 25 s, heartbeatTimeout 10 s.)')
+  t.match(d('__auth_expiring__'), '(This server: tokenRefreshWindow 60 s.)')
+  t.match(d('__session_expiring__'), 'maxDuration 3600 s, so sent 60 s before the end')
+  t.match(d('__idle_warning__'), 'idleTimeout 300 s, so sent 30 s before the idle close')
+  t.equal(d('__disconnect__'), SystemEvents.__disconnect__.description, 'events without a setting are the table\'s text')
+
+  const short = describe({ maxDuration: 0, idleTimeout: 0.3, heartbeatInterval: 0.1 + 0.2, heartbeatTimeout: 10, tokenRefreshWindow: 60 })
+  t.match(short('__connect__'), 'heartbeatInterval 0.3 s, maxDuration none')
+  t.match(short('__session_expiring__'), 'no maxDuration, never sent')
+  t.match(short('__idle_warning__'), 'idleTimeout 0.3 s, so sent 0.03 s before the idle close')
+  t.match(describe({ ...SESSION, idleTimeout: 0 })('__idle_warning__'), 'no idleTimeout, never sent')
+})
+
+t.test('every message and payload schema has a title, unique in the document', async (t) => {
+  const app = await buildApp()
+  t.teardown(() => app.close())
+  await app.ready()
+  const docs: Array<[string, Json]> = [
+    ['every option', buildAsyncApi(input(everyOption, { auth: { kind: 'jwt' } }))],
+    ['no schemas', buildAsyncApi(input([ev({ name: 'ping-me' }), ev({ name: 'hello', emits: [{ event: 'hi' }] })]))],
+    ['example app', app.socket.asyncapi()]
+  ]
+  for (const [label, doc] of docs) {
+    const titles = titlesOf(doc)
+    t.same(titles.filter((x) => typeof x.title !== 'string' || x.title === ''), [], `${label}: all titled`)
+    const seen = new Map<unknown, string>()
+    for (const x of titles) {
+      t.notOk(seen.has(x.title), `${label}: ${x.where} title ${String(x.title)} is unique${seen.has(x.title) ? ` (also ${seen.get(x.title)})` : ''}`)
+      seen.set(x.title, x.where)
+    }
+  }
+
+  const doc: Json = docs[0][1]
+  const titleOf = (name: string, direction: string) => {
+    const m = Object.values<Json>(doc.components.messages).find((x) => x.name === name && x['x-socketspec-direction'] === direction) as Json
+    return [m.title, m.payload.title, m.payload.properties.payload.title]
+  }
+  t.same(titleOf('echo', 'client-to-server'), ['EchoMessage', 'EchoEnvelope', 'EchoPayload'])
+  t.same(titleOf('echo', 'server-to-client'), ['EchoOutMessage', 'EchoOutEnvelope', 'EchoOutPayload'], 'an outbound event named like an inbound one')
+  t.same(titleOf('chat:message', 'server-to-client'), ['ChatMessageMessage', 'ChatMessageEnvelope', 'ChatMessagePayload'])
+  t.same(titleOf('__connect__', 'server-to-client'), ['ConnectMessage', 'ConnectEnvelope', 'ConnectPayload'])
+  t.same(titleOf('ping-me', 'client-to-server'), ['PingMeMessage', 'PingMeEnvelope', undefined], 'a payload without a schema (any JSON) stays untitled')
+})
+
+t.test('titles: PascalCase from the event name, the app\'s own kept when free', async (t) => {
+  const Shared = Type.Object({ text: Type.String() }, { title: 'Note' })
+  const Untitled = Type.Object({ a: Type.String() })
+  const doc: Json = buildAsyncApi(input([
+    ev({ name: 'echo_response', payload: Untitled }),
+    ev({ name: 'chat:send', payload: Type.Object({ a: Type.String() }) }),
+    ev({ name: 'chat_send', payload: Type.Object({ a: Type.String() }) }),
+    ev({ name: '2fa', payload: Type.Object({ a: Type.String() }) }),
+    ev({ name: 'connect', payload: Type.Object({ a: Type.String() }) }),
+    ev({ name: 'note', payload: Shared, emits: [{ event: 'noted', schema: Shared }] }),
+    ev({ name: 'other-note', payload: Type.Object({ other: Type.Number() }, { title: 'Note' }) }),
+    ev({ name: 'spoof', payload: Type.Object({ x: Type.Number() }, { title: 'ConnectPayload' }) })
+  ]))
+  t.same(await errorsOf(doc), [])
+  const payloadTitle = (name: string) => message(doc, name).payload.properties.payload.title
+  t.equal(payloadTitle('echo_response'), 'EchoResponsePayload')
+  t.equal(payloadTitle('chat:send'), 'ChatSendPayload')
+  t.equal(payloadTitle('chat_send'), 'ChatSend2Payload', 'names that PascalCase alike get a number')
+  t.equal(payloadTitle('2fa'), 'Event2faPayload', 'a title never starts with a digit')
+  t.equal(payloadTitle('connect'), 'Connect2Payload', 'system titles are taken first')
+  t.equal(payloadTitle('__connect__'), 'ConnectPayload')
+  t.equal(payloadTitle('note'), 'Note', 'the app\'s own title is kept')
+  t.equal(payloadTitle('noted'), 'Note', 'the same schema keeps its one title')
+  t.equal(payloadTitle('other-note'), 'OtherNotePayload', 'another schema with a taken title gets a generated one')
+  t.equal(payloadTitle('spoof'), 'SpoofPayload', 'a system title is never reused')
+  t.notOk('title' in Untitled, 'the app\'s schema objects are not modified')
+  t.equal(message(doc, 'noted').title, 'NotedMessage')
 })

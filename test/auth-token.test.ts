@@ -2,7 +2,7 @@ import t from 'tap'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import WebSocket, { WebSocketServer } from 'ws'
-import { createUrlRedactor, extractToken, MAX_TOKEN_LENGTH, queryValue, redactUrl, selectProtocol } from '../lib/auth/token.js'
+import { createUrlRedactor, extractToken, MAX_TOKEN_LENGTH, queryValue, redactQuery, redactUrl, selectProtocol, sensitiveNames, SENSITIVE_QUERY_PARAMS } from '../lib/auth/token.js'
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJl'
 
@@ -65,12 +65,15 @@ t.test('extractToken: oversized values are refused, not truncated', async t => {
   t.same(extractToken({}, { token: over }), { token: null, source: null }, 'query')
 })
 
-t.test('selectProtocol', async t => {
+t.test('selectProtocol: socketspec or nothing, never another offered entry', async t => {
   t.equal(selectProtocol(new Set(['socketspec', 'bearer.abc'])), 'socketspec')
   t.equal(selectProtocol(new Set(['bearer.abc', 'socketspec'])), 'socketspec', 'order does not matter')
   t.equal(selectProtocol(new Set(['chat', 'socketspec'])), 'socketspec')
-  t.equal(selectProtocol(new Set(['bearer.abc', 'chat', 'other'])), 'chat', 'first offered non-token entry')
+  t.equal(selectProtocol(new Set(['chat', 'bearer.abc'])), false, 'chat is never selected')
+  t.equal(selectProtocol(new Set(['bearer.abc', 'chat', 'other'])), false, 'nor the first non-token entry')
+  t.equal(selectProtocol(new Set(['chat'])), false)
   t.equal(selectProtocol(new Set(['bearer.abc'])), false, 'a token is never echoed back')
+  t.equal(selectProtocol(new Set(['Socketspec'])), false, 'subprotocol names are case-sensitive')
   t.equal(selectProtocol(new Set()), false)
 })
 
@@ -111,4 +114,29 @@ t.test('redactUrl', async t => {
   const custom = createUrlRedactor(['Key'])
   t.equal(custom('/ws?key=k&token=t&api_key=a&room=1'), '/ws?key=[REDACTED]&token=[REDACTED]&api_key=[REDACTED]&room=1')
   t.equal(redactUrl('/ws?key=k'), '/ws?key=k', 'the default redactor is unchanged')
+  t.equal(redactUrl('/ws?resume_token=r&Resume_Token=s'), '/ws?resume_token=[REDACTED]&Resume_Token=[REDACTED]', 'resume_token')
+  t.equal(redactUrl('/ws?token=a?b&c=1'), '/ws?token=[REDACTED]&c=1', 'a ? inside the value is part of it')
+  t.equal(redactUrl('/ws?&token=b'), '/ws?&token=[REDACTED]')
+  t.equal(redactUrl('/ws?token=a=b&c=1'), '/ws?token=[REDACTED]&c=1', 'an = inside the value')
+})
+
+t.test('SENSITIVE_QUERY_PARAMS and sensitiveNames', async t => {
+  t.same(SENSITIVE_QUERY_PARAMS, ['token', 'api_key', 'resume_token'])
+  t.ok(Object.isFrozen(SENSITIVE_QUERY_PARAMS))
+  t.same([...sensitiveNames()], ['token', 'api_key', 'resume_token'])
+  t.same([...sensitiveNames(['Key', 'token'])], ['token', 'api_key', 'resume_token', 'key'], 'lower-cased, no duplicates')
+})
+
+t.test('redactQuery: log lines (JSON text holding URLs)', async t => {
+  const names = sensitiveNames(['key'])
+  const line = '{"level":30,"req":{"method":"GET","url":"/ws?key=K1&room=1"},"msg":"incoming request"}'
+  t.equal(redactQuery(line, names), '{"level":30,"req":{"method":"GET","url":"/ws?key=[REDACTED]&room=1"},"msg":"incoming request"}')
+  t.equal(redactQuery('{"msg":"Route GET:/nope?token=S4 not found"}', names), '{"msg":"Route GET:/nope?token=[REDACTED] not found"}', 'a value inside a message ends at a space')
+  t.equal(redactQuery('{"a":"/x?token=A","b":"/y?api_key=B&token=C"}', names), '{"a":"/x?token=[REDACTED]","b":"/y?api_key=[REDACTED]&token=[REDACTED]"}', 'several URLs in one line')
+  t.equal(redactQuery('{"url":"/n?token=ab\\"cd\\\\ef&x=1"}', names), '{"url":"/n?token=[REDACTED]&x=1"}', 'JSON escapes (\\" and \\\\) stay inside the value')
+  t.equal(redactQuery('{"url":"/n?token=abc"}\n', names), '{"url":"/n?token=[REDACTED]"}\n', 'the value ends with its JSON string')
+  const plain = '{"level":30,"msg":"request completed"}'
+  t.equal(redactQuery(plain, names), plain, 'a line without ? is returned as is')
+  t.equal(redactQuery('{"msg":"a&token=b, no query"}', names), '{"msg":"a&token=b, no query"}', 'no ? in the line: no work at all')
+  t.equal(redactQuery('{"msg":"why? token=b"}', names), '{"msg":"why? token=b"}', 'only ?name= and &name= pairs')
 })

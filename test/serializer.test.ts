@@ -2,6 +2,7 @@ import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import { FrameSerializer, plainSchema } from '../lib/serializer.js'
 import { build, client } from './helpers/build.js'
+import { kEngine } from '../lib/symbols.js'
 
 const Said = Type.Object({ text: Type.String(), n: Type.Integer() })
 
@@ -37,17 +38,39 @@ t.test('strings that need escaping stay valid JSON', async (t) => {
   t.same(JSON.parse(plain), { event: 'a"b', payload: { text }, id: '"' })
 })
 
-t.test('a payload that does not fit its declared schema falls back to plain JSON (never dropped)', async (t) => {
+t.test('a payload that does not fit its declared schema throws OUTBOUND_VALIDATION_ERROR (never coerced)', async (t) => {
   const s = new FrameSerializer()
+  s.declare('said', Said, 'say')
+  t.throws(() => s.frame('said', { text: 5, n: 1 }), { code: 'OUTBOUND_VALIDATION_ERROR', details: { event: 'said', errors: [{ path: '/text', keyword: 'type' }] } })
+  t.throws(() => s.frame('said', { text: 'x' }), { code: 'OUTBOUND_VALIDATION_ERROR', details: { errors: [{ path: '/n', keyword: 'required' }] } }, 'a missing field is not dropped silently')
+  t.throws(() => s.frame('said', 'a string', 'id1'), { code: 'OUTBOUND_VALIDATION_ERROR' })
+  t.throws(() => s.frame('said', null), { code: 'OUTBOUND_VALIDATION_ERROR' }, 'null for an object schema')
+  t.same(JSON.parse(s.frame('said', { text: 'ok', n: 2 }, 'id2')), { event: 'said', payload: { text: 'ok', n: 2 }, id: 'id2' })
+  const data = { text: 'x', n: 1 }
+  s.frame('said', data)
+  t.same(data, { text: 'x', n: 1 }, 'validation never mutates the payload')
+})
+
+t.test("outboundValidation 'never': a payload that does not fit falls back to plain JSON (never dropped)", async (t) => {
+  const s = new FrameSerializer({ validate: false })
   s.declare('said', Said, 'say')
   t.same(JSON.parse(s.frame('said', { text: 5, n: 'not a number' })), { event: 'said', payload: { text: 5, n: 'not a number' } })
   t.same(JSON.parse(s.frame('said', 'a string', 'id1')), { event: 'said', payload: 'a string', id: 'id1' })
+  t.same(JSON.parse(s.frame('said', null)), { event: 'said', payload: null }, 'null is sent as null, not silently replaced')
 })
 
-t.test('null for an object schema is sent as null, not silently replaced', async (t) => {
-  const s = new FrameSerializer()
+t.test('undeclared events are reported once per name; reserved names never', async (t) => {
+  const seen: string[] = []
+  const s = new FrameSerializer({ onUndeclared: (e) => seen.push(e) })
   s.declare('said', Said, 'say')
-  t.same(JSON.parse(s.frame('said', null)), { event: 'said', payload: null })
+  s.declare('free', undefined, 'say')
+  s.frame('said', { text: 'a', n: 1 })
+  s.frame('free', { anything: true })
+  s.frame('other', {})
+  s.frame('other', {})
+  s.frame('__ping__', { ts: 1 })
+  t.same(seen, ['other'])
+  t.notOk(s.has('free'), 'declared without a schema: no compiled serializer')
 })
 
 t.test('declare: the same schema twice is fine; a different one conflicts; a broken one is refused', async (t) => {
@@ -84,23 +107,30 @@ t.test('a namespace emit or a room broadcast is serialized once, whatever the nu
     const all = countingPayload()
     await app.socket.emit(event, all.payload)
     for (const c of conns) t.same((await c.receiveEvent(event)).payload, { text: 'hello', n: 1 }, `${event} reached ${c.id}`)
-    t.equal(all.reads(), 1, `socket.emit('${event}') serialized once for 3 receivers`)
+    // what building one frame reads (validation and serialization), measured on the namespace's own serializer
+    const one = countingPayload()
+    app.socket[kEngine].serializer.frame(event, one.payload)
+    const once = one.reads()
+    t.equal(all.reads(), once, `socket.emit('${event}') serialized once for 3 receivers`)
 
     const room = countingPayload()
     await app.socket.rooms.broadcast('lobby', event, room.payload)
     for (const c of conns) t.same((await c.receiveEvent(event)).payload, { text: 'hello', n: 1 })
-    t.equal(room.reads(), 1, `rooms.broadcast('${event}') serialized once for 3 receivers`)
+    t.equal(room.reads(), once, `rooms.broadcast('${event}') serialized once for 3 receivers`)
 
     const to = countingPayload()
     await app.socket.to('lobby').emit(event, to.payload)
     for (const c of conns) await c.receiveEvent(event)
-    t.equal(to.reads(), 1, `to(room).emit('${event}') serialized once`)
+    t.equal(to.reads(), once, `to(room).emit('${event}') serialized once`)
   }
 })
 
 t.test('conn.emit of a declared event is filtered by its schema end to end', async (t) => {
   const app = await build(t)
-  app.socket.on('say', { emits: [{ event: 'said', schema: Said }] }, (conn) => { conn.emit('said', { text: 'x', n: 1, password: 'hunter2' }) })
+  app.socket.on('say', { emits: [{ event: 'said', schema: Said }] }, (conn) => {
+    const withSecret = { text: 'x', n: 1, password: 'hunter2' }
+    conn.emit('said', withSecret)
+  })
   const conn = await client(t, app).connect()
   await conn.send('say')
   t.same(await conn.receive(), { event: 'said', payload: { text: 'x', n: 1 } })

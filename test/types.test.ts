@@ -136,3 +136,41 @@ t.test('hooks, options and errors are typed', async (t) => {
   t.equal(options.path, '/ws')
   t.equal(err.code, 'CUSTOM')
 })
+
+t.test('outbound types: conn.emit, conn.to(room).emit and the return value follow the declared emits, broadcasts and reply', async (t) => {
+  const app = await build(t, { rooms: ['lobby'] })
+  app.socket.on('echo', {
+    payload: Type.Object({ echo: Type.String() }),
+    emits: [{ event: 'echo_response', schema: Type.Object({ echo: Type.String(), from: Type.String() }) }, { event: 'free' }],
+    broadcasts: [{ event: 'said', room: 'lobby', schema: Type.Object({ text: Type.String() }) }],
+    reply: { event: 'echoed', schema: Type.Object({ ok: Type.Boolean() }) }
+  }, async (conn, payload) => {
+    conn.emit('echo_response', { echo: payload.echo, from: conn.id })
+    conn.emit('free', { anything: [1, 2] })
+    conn.emit('not_declared')
+    const misuse = async (): Promise<void> => {
+      // @ts-expect-error echo must be a string
+      conn.emit('echo_response', { echo: 123, from: 'x' })
+      // @ts-expect-error the required field `from` is missing
+      conn.emit('echo_response', { echo: 'x' })
+      // @ts-expect-error a declared event needs its payload
+      conn.emit('echo_response')
+      // @ts-expect-error text must be a string
+      await conn.to('lobby').emit('said', { text: 1 })
+    }
+    void misuse
+    await conn.to('lobby').emit('said', { text: payload.echo })
+    return { ok: true }
+  })
+  // @ts-expect-error the reply schema says ok is a boolean
+  app.socket.on('wrong_reply', { reply: { event: 'r', schema: Type.Object({ ok: Type.Boolean() }) } }, () => ({ ok: 'yes' }))
+  // @ts-expect-error an async handler must resolve with the reply's type too
+  app.socket.on('wrong_async_reply', { reply: { event: 'r2', schema: Type.Object({ n: Type.Number() }) } }, async () => ({ n: '1' }))
+  app.socket.on('plain', {}, (conn) => {
+    expectType<Equal<typeof conn, Connection>>()
+    conn.emit('anything', { x: 1 })
+  })
+  const conn = await client(t, app).connect()
+  const reply = await conn.request('echo', { echo: 'hi' })
+  t.same(reply.payload, { ok: true })
+})

@@ -10,7 +10,9 @@ export {
   extractToken,
   selectProtocol,
   redactUrl,
+  redactQuery,
   createUrlRedactor,
+  sensitiveNames,
   queryValue,
   MAX_TOKEN_LENGTH,
   SUBPROTOCOL,
@@ -39,7 +41,7 @@ export function resolveAuth (auth: unknown): AuthBackend | undefined {
 
 /**
  * Query parameters whose values must be redacted from logged URLs for this backend
- * (`token` and `api_key` always are; `apiKeyAuth` adds its `query` name).
+ * (`token`, `api_key` and `resume_token` always are; `apiKeyAuth` adds its `query` name).
  *
  * @example
  * const redact = createUrlRedactor(sensitiveQueryOf(backend))

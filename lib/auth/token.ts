@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 /** Longest credential read from any source; a large JWT is a few KiB, anything past this is abuse. */
 export const MAX_TOKEN_LENGTH = 16 * 1024
 
-/** The subprotocol the server selects; browsers offer it next to `bearer.<token>`. */
+/** The only subprotocol the server ever selects; browsers offer it next to `bearer.<token>`. */
 export const SUBPROTOCOL = 'socketspec'
 
 /** Prefix of the `Sec-WebSocket-Protocol` entry that carries a token. */
@@ -12,8 +12,8 @@ export const BEARER_PROTOCOL_PREFIX = 'bearer.'
 /** What replaces a sensitive query value in logs. */
 export const REDACTED = '[REDACTED]'
 
-/** Query parameters always redacted by `redactUrl`. */
-export const SENSITIVE_QUERY_PARAMS: readonly string[] = Object.freeze(['token', 'api_key'])
+/** Query parameters whose values are always redacted from logs (and by `redactUrl`). */
+export const SENSITIVE_QUERY_PARAMS: readonly string[] = Object.freeze(['token', 'api_key', 'resume_token'])
 
 export type TokenSource = 'header' | 'protocol' | 'query'
 
@@ -75,21 +75,18 @@ export function extractToken (headers: IncomingHttpHeaders, query?: Query): Extr
 }
 
 /**
- * ws `handleProtocols`: select `socketspec` when offered, else the first offered
- * entry that is not a `bearer.` token, else none. RFC 6455 only lets the server
- * pick a protocol the client offered, so browsers must offer
- * `['socketspec', 'bearer.<token>']` (Chrome fails a handshake that offered
- * protocols and got none back).
+ * ws `handleProtocols`: select `socketspec` when the client offered it, else no
+ * subprotocol at all; never another entry the client offered (SPEC §3), and so
+ * never a `bearer.` token. RFC 6455 only lets the server pick a protocol the
+ * client offered, and browsers (and the `ws` client) fail a handshake that
+ * offered protocols and got none back, so browsers must offer
+ * `['socketspec', 'bearer.<token>']`.
  *
  * @example
  * fastify.register(websocket, { options: { handleProtocols: selectProtocol } })
  */
 export function selectProtocol (protocols: Set<string>): string | false {
-  if (protocols.has(SUBPROTOCOL)) return SUBPROTOCOL
-  for (const p of protocols) {
-    if (!p.startsWith(BEARER_PROTOCOL_PREFIX)) return p
-  }
-  return false
+  return protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false
 }
 
 function decodeKey (raw: string): string {
@@ -101,43 +98,56 @@ function decodeKey (raw: string): string {
   }
 }
 
+// `?name=value` or `&name=value`, in a URL or in a JSON log line: the value ends at
+// `&`, `#`, whitespace or the end of the JSON string, and keeps its `\"`-style escapes.
+const QUERY_PAIR = /([?&])([^=&#?"\\\s]+)=((?:\\.|[^&#"\\\s])+)/g
+
 /**
- * Build a URL redactor for log serializers: the values of `token`, `api_key`
- * and of every extra name given are replaced with `[REDACTED]`. Names are
- * matched after percent-decoding and case-insensitively, so `?%74oken=` and
- * `?TOKEN=` are redacted too.
+ * Replace with `[REDACTED]` the value of every query parameter of `text` whose
+ * name, percent-decoded and lower-cased, is in `names`. `text` is a URL or any
+ * text holding URLs (a JSON log line); text without a `?` is returned as is,
+ * without further work.
+ *
+ * @example
+ * redactQuery('{"url":"/ws?key=abc&room=1"}', new Set(['key'])) // '{"url":"/ws?key=[REDACTED]&room=1"}'
+ */
+export function redactQuery (text: string, names: ReadonlySet<string>): string {
+  if (typeof text !== 'string' || !text.includes('?')) return text
+  return text.replace(QUERY_PAIR, (pair: string, sep: string, name: string) =>
+    names.has(decodeKey(name)) ? sep + name + '=' + REDACTED : pair)
+}
+
+/**
+ * The lower-cased names whose values are redacted from logs: `token`, `api_key`,
+ * `resume_token` and every extra name given.
+ *
+ * @example
+ * const names = sensitiveNames(['Key']) // Set { 'token', 'api_key', 'resume_token', 'key' }
+ */
+export function sensitiveNames (extraNames: Iterable<string> = []): Set<string> {
+  const names = new Set<string>(SENSITIVE_QUERY_PARAMS)
+  for (const n of extraNames) names.add(n.toLowerCase())
+  return names
+}
+
+/**
+ * Build a URL redactor: the values of `token`, `api_key`, `resume_token` and of
+ * every extra name given are replaced with `[REDACTED]`. Names are matched after
+ * percent-decoding and case-insensitively, so `?%74oken=` and `?TOKEN=` are
+ * redacted too.
  *
  * @example
  * const redact = createUrlRedactor(['key'])
  * redact('/ws?key=abc&room=1') // '/ws?key=[REDACTED]&room=1'
  */
 export function createUrlRedactor (extraNames: Iterable<string> = []): (url: string) => string {
-  const names = new Set<string>(SENSITIVE_QUERY_PARAMS)
-  for (const n of extraNames) names.add(n.toLowerCase())
-  return function redact (url: string): string {
-    if (typeof url !== 'string') return url
-    const q = url.indexOf('?')
-    if (q === -1) return url
-    let end = url.indexOf('#', q)
-    if (end === -1) end = url.length
-    const parts = url.slice(q + 1, end).split('&')
-    let changed = false
-    for (let i = 0; i < parts.length; i++) {
-      const part = parts[i]
-      const eq = part.indexOf('=')
-      if (eq === -1 || eq === part.length - 1) continue
-      if (names.has(decodeKey(part.slice(0, eq)))) {
-        parts[i] = part.slice(0, eq + 1) + REDACTED
-        changed = true
-      }
-    }
-    return changed ? url.slice(0, q + 1) + parts.join('&') + url.slice(end) : url
-  }
+  const names = sensitiveNames(extraNames)
+  return (url) => redactQuery(url, names)
 }
 
 /**
- * Replace the values of the `token` and `api_key` query parameters with
- * `[REDACTED]` (use `createUrlRedactor` for more names).
+ * Replace the values of the `token`, `api_key` and `resume_token` query
+ * parameters with `[REDACTED]` (use `createUrlRedactor` for more names).
  *
  * @example
  * redactUrl('/ws?token=eyJ...') // '/ws?token=[REDACTED]'

@@ -1,0 +1,170 @@
+import type { Socket } from 'node:net'
+import type { WebSocket } from 'ws'
+import type { Connection } from './connection.js'
+import type { PreparedFrame } from './frame.js'
+import { kCorked, kSocket, kState } from './symbols.js'
+
+/*
+ * The only writer to a WebSocket. Every frame the server sends (replies,
+ * emits, broadcasts, errors, system events, the shutdown notice, pings and
+ * the close handshake) goes through `Outbound`, so corking, counting and
+ * backpressure are decided in one place.
+ *
+ * It is also the only file that reads private fields of `ws` (`_socket`,
+ * `_sender._queue`, `_extensions`); package.json pins ws to a minor range and
+ * test/outbound.test.ts fails when those fields change.
+ */
+
+const WS_OPEN = 1
+const WS_CLOSED = 3
+/** Connection states (mirrors ConnState; a number compare keeps this file free of a runtime import cycle). */
+const OPEN = 1
+/** How long a peer gets to complete the close handshake before the socket is destroyed. */
+export const CLOSE_GRACE_MS = 2000
+
+/** The fields of a ws WebSocket this module relies on. */
+interface WsPrivate {
+  _socket?: PrivateSocket | null
+  _sender?: { _queue?: unknown[], _bufferedBytes?: number } | null
+  _extensions?: Record<string, unknown>
+}
+
+/** The fields of a Node stream socket `unsentBytes` reads. */
+interface PrivateSocket extends Socket {
+  _writableState?: { length: number, writing: boolean, writelen: number }
+  /** libuv's queue: bytes of dispatched writes the kernel has not taken yet. */
+  _handle?: { writeQueueSize?: number } | null
+}
+
+/**
+ * Bytes the server produced for this client that have not reached the
+ * kernel: frames queued inside ws, chunks buffered by the stream and not yet
+ * dispatched, and what libuv could not write of the dispatched ones. Unlike
+ * `ws.bufferedAmount`, a batch the kernel took at once does not count while
+ * its completion callback is pending.
+ */
+export function unsentBytes (ws: WebSocket): number {
+  const w = ws as unknown as WsPrivate
+  const raw = w._socket
+  let n = w._sender?._bufferedBytes ?? 0
+  if (raw == null) return n + ws.bufferedAmount
+  const st = raw._writableState
+  if (st === undefined) return n + raw.writableLength
+  n += st.length - (st.writing ? st.writelen : 0)
+  return n + (raw._handle?.writeQueueSize ?? 0)
+}
+
+/** The TCP (or injected duplex) socket under a ws WebSocket, or null. */
+export function rawSocket (ws: WebSocket): Socket | null {
+  return (ws as unknown as WsPrivate)._socket ?? null
+}
+
+/**
+ * True when pre-encoded frame bytes may be written straight to the socket:
+ * ws has nothing queued in its sender (order is kept) and no extension
+ * (permessage-deflate) transforms frames.
+ */
+export function acceptsRawFrames (ws: WebSocket): boolean {
+  const w = ws as unknown as WsPrivate
+  if (w._socket == null || w._sender?._queue?.length !== 0) return false
+  const ext = w._extensions
+  return ext !== undefined && Object.keys(ext).length === 0
+}
+
+/** What the writer reports to its engine. */
+export interface OutboundOwner {
+  readonly maxBufferedBytes: number
+  readonly stats: { eventsOut: number }
+  /** Unsent bytes stayed above maxBufferedBytes after a flush: close the client (4009). */
+  slowConsumer (conn: Connection, bufferedAmount: number): void
+}
+
+/**
+ * Writes frames of one namespace's connections. Writes are corked until the
+ * end of the tick, so the frames one batch of inbound messages produces leave
+ * in one writev; right after that flush (when the server has tried to write
+ * them) a client whose unsent bytes are still above `maxBufferedBytes` is a
+ * slow consumer. Every frame counts, error frames included.
+ */
+export class Outbound {
+  constructor (private readonly owner: OutboundOwner) {}
+
+  /** True while frames may be written to `conn` (pending auth or open, socket open). */
+  writable (conn: Connection): boolean {
+    return conn[kState] <= OPEN && conn[kSocket].readyState === WS_OPEN
+  }
+
+  /** Write one text frame. False when the connection no longer takes frames. */
+  text (conn: Connection, frame: string): boolean {
+    const ws = conn[kSocket]
+    if (conn[kState] > OPEN || ws.readyState !== WS_OPEN) return false
+    if (!conn[kCorked]) this.#hold(conn, ws)
+    ws.send(frame)
+    this.owner.stats.eventsOut++
+    return true
+  }
+
+  /**
+   * Write a frame serialized and encoded once for many receivers (broadcasts):
+   * its bytes go straight to the socket when ws allows it, else through ws.
+   */
+  prepared (conn: Connection, frame: PreparedFrame): boolean {
+    const ws = conn[kSocket]
+    if (conn[kState] > OPEN || ws.readyState !== WS_OPEN) return false
+    if (!conn[kCorked]) this.#hold(conn, ws)
+    if (acceptsRawFrames(ws)) rawSocket(ws)!.write(frame.bytes)
+    else ws.send(frame.text)
+    this.owner.stats.eventsOut++
+    return true
+  }
+
+  /** A WebSocket ping control frame (every RFC 6455 client answers it with a pong by itself). */
+  ping (conn: Connection): void {
+    const ws = conn[kSocket]
+    if (conn[kState] > OPEN || ws.readyState !== WS_OPEN) return
+    if (!conn[kCorked]) this.#hold(conn, ws)
+    ws.ping()
+  }
+
+  /**
+   * The close handshake: a close frame now, the socket destroyed if the peer
+   * has not completed the handshake within CLOSE_GRACE_MS. The caller has
+   * already moved the connection out of the open state, so nothing else is
+   * written after the close frame.
+   */
+  close (conn: Connection, code: number, reason: string): void {
+    const ws = conn[kSocket]
+    try {
+      ws.close(code, reason)
+    } catch /* c8 ignore next 2 */ {
+      ws.terminate()
+    }
+    if (ws.readyState === WS_CLOSED) return
+    const t = setTimeout(() => { if (ws.readyState !== WS_CLOSED) ws.terminate() }, CLOSE_GRACE_MS)
+    t.unref()
+    ws.once('close', () => clearTimeout(t))
+  }
+
+  /** Cork the socket until the end of the tick; the flush then checks backpressure. */
+  #hold (conn: Connection, ws: WebSocket): void {
+    conn[kCorked] = true
+    const raw = rawSocket(ws)
+    raw?.cork()
+    process.nextTick(flush, this, conn, raw)
+  }
+
+  /** @internal Called after the flush: close the client if what it has not taken is over the cap. */
+  afterFlush (conn: Connection): void {
+    if (conn[kState] > OPEN) return
+    const ws = conn[kSocket]
+    if (ws.readyState !== WS_OPEN) return
+    const unsent = unsentBytes(ws)
+    if (unsent > this.owner.maxBufferedBytes) this.owner.slowConsumer(conn, unsent)
+  }
+}
+
+function flush (out: Outbound, conn: Connection, raw: Socket | null): void {
+  conn[kCorked] = false
+  raw?.uncork()
+  out.afterFlush(conn)
+}
