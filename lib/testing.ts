@@ -4,6 +4,7 @@ import type { WebSocket } from 'ws'
 import { SocketError } from './errors.js'
 import { SocketApp } from './socket-app.js'
 import type { Connection } from './connection.js'
+import type { AnyContract } from './contract.js'
 import { kEngine, kInject, kSocket, kSocketApps } from './symbols.js'
 
 /** A frame received by the TestClient. */
@@ -47,8 +48,12 @@ const DEFAULT_TIMEOUT = 5000
 /** Links an in-process client to its server-side connection (visible in conn.headers). */
 const LINK_HEADER = 'x-socketspec-test-client'
 
-/** One in-process client connection (returned by `TestClient.connect`). */
-export class TestConnection {
+/**
+ * One in-process client connection (returned by `TestClient.connect`). With a
+ * contract (`TestClient<Contract<typeof events>>`), `send` and `request` are
+ * typed by the declared payloads and `request` resolves with the reply's type.
+ */
+export class TestConnection<C extends AnyContract = AnyContract> {
   /** Resolves with `{code, reason}` once the socket closed. */
   readonly closed: Promise<{ code: number, reason: string }>
   /** Connection id from `__connect__`. */
@@ -129,7 +134,7 @@ export class TestConnection {
   }
 
   /** Send an event; resolves once written. */
-  send (event: string, payload?: unknown, options: { id?: string } = {}): Promise<void> {
+  send<K extends string>(event: K, payload?: K extends keyof C ? C[K]['payload'] : unknown, options: { id?: string } = {}): Promise<void> {
     const frame: Record<string, unknown> = { event, payload: payload === undefined ? {} : payload }
     if (options.id !== undefined) frame.id = options.id
     return this.sendRaw(JSON.stringify(frame))
@@ -156,7 +161,7 @@ export class TestConnection {
    * Send with a fresh `id` and resolve with the reply carrying the same id;
    * rejects with a SocketError when the server answers `__error__` for it.
    */
-  async request (event: string, payload?: unknown, options: TestWaitOptions & { id?: string } = {}): Promise<TestMessage> {
+  async request<K extends string>(event: K, payload?: K extends keyof C ? C[K]['payload'] : unknown, options: TestWaitOptions & { id?: string } = {}): Promise<TestMessage<K extends keyof C ? C[K]['reply'] : any>> {
     const id = options.id ?? randomUUID()
     const answer = this.wait(m => m.id === id, options.timeout ?? DEFAULT_TIMEOUT, `the reply to '${event}' (id ${id})`)
     await this.send(event, payload, { id })
@@ -184,9 +189,10 @@ export class TestConnection {
  * const conn = await client.connect()
  * const reply = await conn.request('add', { a: 1, b: 2 })
  * await client.close()
+ * // typed by shared declarations: new TestClient<Contract<typeof events>>(app)
  */
-export class TestClient {
-  private readonly connections = new Set<TestConnection>()
+export class TestClient<C extends AnyContract = AnyContract> {
+  private readonly connections = new Set<TestConnection<C>>()
 
   constructor (private readonly fastify: FastifyInstance, private readonly options: TestClientOptions = {}) {}
 
@@ -206,7 +212,7 @@ export class TestClient {
   }
 
   /** Open a connection; resolves after `__connect__`, rejects with SocketError AUTH_ERROR (closeCode 4001) when refused. */
-  async connect (options: TestConnectOptions = {}): Promise<TestConnection> {
+  async connect (options: TestConnectOptions = {}): Promise<TestConnection<C>> {
     await this.fastify.ready()
     const app = this.socketApp()
     let path = this.options.path ?? app.path
@@ -217,12 +223,12 @@ export class TestClient {
     const link = randomUUID()
     const headers: Record<string, string> = { ...options.headers, [LINK_HEADER]: link }
     if (options.token !== undefined) headers.authorization = 'Bearer ' + options.token
-    let conn: TestConnection | undefined
+    let conn: TestConnection<C> | undefined
     const inject = app[kInject] ?? (this.fastify as any).injectWS?.bind(this.fastify)
     const ws = await inject(path, { headers }, {
-      onInit: (socket: WebSocket) => { conn = new TestConnection(socket, app, link) }
+      onInit: (socket: WebSocket) => { conn = new TestConnection<C>(socket, app, link) }
     }) as WebSocket
-    const c = conn as TestConnection
+    const c = conn as TestConnection<C>
     this.connections.add(c)
     void c.closed.then(() => this.connections.delete(c))
     const timeout = options.timeout ?? DEFAULT_TIMEOUT

@@ -3,7 +3,7 @@
 // error) if the payload or deps were typed `any`. The runtime part only makes
 // sure tap sees this file and that the typed handlers really run.
 import t from 'tap'
-import socketspec, { Type, SocketError, type Static, type Connection, type HandlerContext, type SocketspecOptions } from '../lib/index.js'
+import socketspec, { Type, SocketError, defineEvents, type Contract, type Static, type Connection, type HandlerContext, type SocketspecOptions } from '../lib/index.js'
 import { TestClient, type TestMessage, type TestConnection } from '../lib/testing.js'
 import { build, client } from './helpers/build.js'
 
@@ -173,4 +173,58 @@ t.test('outbound types: conn.emit, conn.to(room).emit and the return value follo
   const conn = await client(t, app).connect()
   const reply = await conn.request('echo', { echo: 'hi' })
   t.same(reply.payload, { ok: true })
+})
+
+t.test('shared declarations: defineEvents types on() like inline options, and TestClient<Contract> types request() by the reply', async (t) => {
+  const events = defineEvents({
+    add: {
+      payload: Type.Object({ a: Type.Number(), b: Type.Number() }),
+      reply: { event: 'sum', schema: Type.Object({ sum: Type.Number() }) }
+    },
+    shout: {
+      payload: Type.Object({ text: Type.String() }),
+      emits: [{ event: 'shouted', schema: Type.Object({ text: Type.String() }) }]
+    }
+  })
+  const app = await build(t)
+  app.socket.on('add', events.add, (_conn, { a, b }) => {
+    expectType<Equal<typeof a, number>>()
+    return { sum: a + b }
+  })
+  app.socket.on('shout', events.shout, (conn, { text }) => {
+    conn.emit('shouted', { text: text.toUpperCase() })
+    // @ts-expect-error shouted.text is a string
+    const misuse = (): void => conn.emit('shouted', { text: 1 })
+    void misuse
+  })
+  // @ts-expect-error the declared reply is { sum: number }
+  app.socket.on('add2', events.add, () => ({ sum: 'two' }))
+  type Api = Contract<typeof events>
+  expectType<Equal<Api['add']['payload'], { a: number, b: number }>>()
+  expectType<Equal<Api['add']['reply'], { sum: number }>>()
+  expectType<Equal<Api['shout']['reply'], never>>()
+  expectType<Equal<Api['shout']['outbound']['shouted'], { text: string }>>()
+  expectType<Equal<keyof Api['shout']['outbound'], 'shouted'>>()
+
+  const tc = new TestClient<Api>(app)
+  t.teardown(() => tc.close())
+  const conn = await tc.connect()
+  const reply = await conn.request('add', { a: 1, b: 2 })
+  expectType<Equal<typeof reply.payload, { sum: number }>>()
+  t.same(reply.payload, { sum: 3 })
+  const wrong = async (): Promise<void> => {
+    // @ts-expect-error b must be a number
+    await conn.request('add', { a: 1, b: '2' })
+    // @ts-expect-error sum is a number, not a string
+    const s: string = (await conn.request('add', { a: 1, b: 2 })).payload.sum
+    void s
+  }
+  void wrong
+  await conn.send('shout', { text: 'hi' })
+  t.same((await conn.receiveEvent('shouted')).payload, { text: 'HI' })
+  // an untyped client still accepts anything
+  const loose = await client(t, app).connect()
+  const untyped = await loose.request('add', { a: 2, b: 2 })
+  expectType<Equal<IsAny<typeof untyped.payload>, true>>()
+  t.same(untyped.payload, { sum: 4 })
 })
