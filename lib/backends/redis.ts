@@ -15,7 +15,13 @@ export interface RedisBackendOptions {
   client?: Redis
   /** Prefix of every key and channel. Default `'socketspec:'`. */
   keyPrefix?: string
-  /** Milliseconds a Redis command may take before it fails. Default 2000. */
+  /**
+   * Milliseconds a Redis command may take before it fails. Default 2000. It
+   * also bounds how long Redis may stay silent while commands wait for it:
+   * after that the connection is deemed stalled (a frozen or overloaded
+   * Redis), it is dropped with everything queued on it and reconnected, and
+   * meanwhile every call fails fast instead of waiting.
+   */
   commandTimeout?: number
   /** Upper bound of the delay between two reconnection attempts, in milliseconds. Default 500. */
   reconnectMaxDelay?: number
@@ -23,7 +29,19 @@ export interface RedisBackendOptions {
   connectTimeout?: number
   /** Minimum milliseconds between two error log lines; every error is counted in `stats()` anyway. Default 5000. */
   errorLogInterval?: number
-  /** Extra ioredis options applied last (overriding `enableOfflineQueue` removes the memory bound: don't). */
+  /**
+   * Upper bound, in bytes, of the messages published to Redis and not
+   * answered yet (what a slow or frozen Redis makes this process hold). A
+   * message that would go beyond it is not sent: it is dropped and counted in
+   * `stats().dropped` and `stats().errors`; local delivery is not affected.
+   * A single message larger than the bound never reaches the other nodes.
+   * Default 8 MiB (`8 * 1024 * 1024`).
+   *
+   * @example
+   * redisBackend({ url, maxPendingBytes: 32 * 1024 * 1024 }) // large, bursty broadcasts
+   */
+  maxPendingBytes?: number
+  /** Extra ioredis options applied last (overriding `enableOfflineQueue`, `socketTimeout` or `maxRetriesPerRequest` weakens the memory bound: don't). */
   redisOptions?: RedisOptions
 }
 
@@ -104,6 +122,9 @@ const KIND_ROOM = 114 // 'r'
 const KIND_ALL = 97 // 'a'
 const KIND_CONNECTION = 99 // 'c'
 
+/** `#fail` reason of a message dropped because `maxPendingBytes` was reached. */
+const OVER_CAP = Symbol('over maxPendingBytes')
+
 /**
  * Redis backend for several nodes (ioredis). One publish per broadcast on a
  * per-namespace channel, every node delivers to its own members; Redis sets
@@ -112,7 +133,11 @@ const KIND_CONNECTION = 99 // 'c'
  * is unreachable, local delivery goes on, commands fail fast (no offline
  * queue, so memory stays bounded), errors are counted and logged at most once
  * per `errorLogInterval`, and when Redis is back the adapter resubscribes and
- * re-registers this node from the plugin's local index.
+ * re-registers this node from the plugin's local index. The same holds when
+ * Redis is reachable but stops answering (frozen, overloaded): the bytes of
+ * publishes waiting for it are capped by `maxPendingBytes` (beyond, messages
+ * are dropped and counted), and a connection silent for `commandTimeout`
+ * while commands wait is dropped and reconnected, so later calls fail fast.
  *
  * @example
  * await app.register(socketspec, { backend: redisBackend({ url: process.env.REDIS_URL }) })
@@ -133,7 +158,9 @@ class RedisBackend implements BackendAdapter {
   #lost = false
   #lastLog = 0
   #suppressed = 0
-  readonly #stats = { errors: 0, published: 0, received: 0, resyncs: 0, purgedNodes: 0 }
+  /** Bytes of the publishes sent to Redis and not settled yet. */
+  #pendingBytes = 0
+  readonly #stats = { errors: 0, published: 0, received: 0, resyncs: 0, purgedNodes: 0, dropped: 0, pendingBytesPeak: 0 }
 
   constructor (options: RedisBackendOptions) {
     const opts = {
@@ -143,6 +170,7 @@ class RedisBackend implements BackendAdapter {
       reconnectMaxDelay: 500,
       connectTimeout: 3000,
       errorLogInterval: 5000,
+      maxPendingBytes: 8 * 1024 * 1024,
       ...options
     }
     if (typeof opts.keyPrefix !== 'string') throw new FST_SOCKETSPEC_INVALID_OPTION('backend', 'redisBackend keyPrefix must be a string')
@@ -152,6 +180,9 @@ class RedisBackend implements BackendAdapter {
     }
     for (const key of ['commandTimeout', 'reconnectMaxDelay', 'connectTimeout', 'errorLogInterval'] as const) {
       if (typeof opts[key] !== 'number' || !(opts[key] >= 0)) throw new FST_SOCKETSPEC_INVALID_OPTION('backend', `redisBackend ${key} must be a non-negative number`)
+    }
+    if (typeof opts.maxPendingBytes !== 'number' || !(opts.maxPendingBytes > 0)) {
+      throw new FST_SOCKETSPEC_INVALID_OPTION('backend', 'redisBackend maxPendingBytes must be a positive number')
     }
     this.#options = opts
   }
@@ -342,7 +373,7 @@ class RedisBackend implements BackendAdapter {
   }
 
   stats (): BackendStats {
-    return { ...this.#stats, connected: this.#cmd?.status === 'ready' && this.#sub?.status === 'ready' ? 1 : 0 }
+    return { ...this.#stats, pendingBytes: this.#pendingBytes, connected: this.#cmd?.status === 'ready' && this.#sub?.status === 'ready' ? 1 : 0 }
   }
 
   /** One heartbeat of a namespace: refresh liveness, re-register if needed, purge dead nodes. */
@@ -403,11 +434,22 @@ class RedisBackend implements BackendAdapter {
   }
 
   async #publish (space: Space, message: string): Promise<void> {
+    const bytes = Buffer.byteLength(message)
+    if (this.#pendingBytes + bytes > this.#options.maxPendingBytes) {
+      this.#stats.dropped++
+      this.#fail('publish', OVER_CAP)
+      return
+    }
+    // Held until Redis answers: by ioredis' command queue and the socket's write buffer.
+    this.#pendingBytes += bytes
+    if (this.#pendingBytes > this.#stats.pendingBytesPeak) this.#stats.pendingBytesPeak = this.#pendingBytes
     try {
       await this.#cmd!.publish(space.channel, message)
       this.#stats.published++
     } catch (err) {
       this.#fail('publish', err)
+    } finally {
+      this.#pendingBytes -= bytes
     }
   }
 
@@ -417,7 +459,8 @@ class RedisBackend implements BackendAdapter {
     if (space === undefined) return null
     if (this.#cmd === null || this.#cmd.status !== 'ready') {
       // Failing fast instead of queueing keeps memory bounded during an outage.
-      if (op !== 'members' && op !== 'exists' && op !== 'rooms' && op !== 'connections' && op !== 'publish') space.dirty = true
+      if (op === 'publish') this.#stats.dropped++
+      else if (op !== 'members' && op !== 'exists' && op !== 'rooms' && op !== 'connections') space.dirty = true
       this.#fail(op, null)
       return null
     }
@@ -458,7 +501,16 @@ class RedisBackend implements BackendAdapter {
       keyPrefix: '',
       lazyConnect: false,
       enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
+      // A command timeout rejects the caller but leaves the command (and its
+      // message) in ioredis' queue and the socket's write buffer until Redis
+      // answers: against a frozen Redis that grows without bound. So a
+      // connection on which Redis stays silent for commandTimeout while
+      // commands wait is destroyed (socketTimeout), and on close ioredis
+      // rejects and drops what was queued at once (maxRetriesPerRequest 0).
+      // Until the reconnection is ready (a frozen Redis never answers the
+      // ready check), every call fails fast in #space().
+      socketTimeout: opts.commandTimeout > 0 ? opts.commandTimeout : undefined,
+      maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
       commandTimeout: opts.commandTimeout,
       connectTimeout: Math.max(1000, opts.commandTimeout),
@@ -512,7 +564,7 @@ class RedisBackend implements BackendAdapter {
     }
   }
 
-  /** Count an error and log it, at most once per `errorLogInterval`. */
+  /** Count an error and log it, at most once per `errorLogInterval` (`err` null: Redis unavailable; OVER_CAP: dropped). */
   #fail (op: string, err: unknown): void {
     this.#stats.errors++
     const now = Date.now()
@@ -527,6 +579,8 @@ class RedisBackend implements BackendAdapter {
     if (log === null) return
     if (err === null) {
       log.warn({ op, suppressed }, 'redis backend: Redis unavailable, operation skipped')
+    } else if (err === OVER_CAP) {
+      log.warn({ op, suppressed, pendingBytes: this.#pendingBytes, maxPendingBytes: this.#options.maxPendingBytes }, 'redis backend: Redis is not keeping up, message dropped (maxPendingBytes reached)')
     } else {
       log.warn({ err, op, suppressed }, 'redis backend: Redis operation failed')
     }

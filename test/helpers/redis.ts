@@ -10,6 +10,15 @@ export interface RedisServer {
   stop (): Promise<void>
   /** Start again on the same port (empty: nothing is persisted). */
   restart (): Promise<void>
+  /**
+   * Freeze the server with SIGSTOP: its TCP connections stay up (the kernel
+   * still accepts and buffers) but it answers nothing, as a stalled Redis.
+   */
+  pause (): void
+  /** Thaw a paused server with SIGCONT (a no-op when it is not paused). */
+  resume (): void
+  /** PID of the running server process, or null once stopped. */
+  readonly pid: number | null
 }
 
 interface Tap {
@@ -39,10 +48,27 @@ export async function startRedis (t: Tap, opts: { port?: number } = {}): Promise
   }
   const port = opts.port ?? await freePort()
   let child: ChildProcess | null = await spawnRedis(port)
+  let paused = false
   const server: RedisServer = {
     url: `redis://127.0.0.1:${port}`,
     port,
+    get pid () {
+      return child?.pid ?? null
+    },
+    pause () {
+      if (child === null || child.pid === undefined) throw new Error('redis-server is not running')
+      process.kill(child.pid, 'SIGSTOP')
+      paused = true
+    },
+    resume () {
+      if (!paused) return
+      paused = false
+      // The process may have exited meanwhile: nothing to thaw then.
+      if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGCONT')
+    },
     async stop () {
+      // A stopped process keeps SIGTERM pending: thaw it first or the exit never comes.
+      server.resume()
       const running = child
       child = null
       if (running !== null) await kill(running)
