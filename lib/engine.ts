@@ -66,6 +66,8 @@ export class Engine {
   readonly serializer: FrameSerializer
   /** Hash of the AsyncAPI document, sent in `__connect__` (set at ready). */
   contract = ''
+  /** Test hook (TestClient): called once the pipeline is done with a routed message. */
+  settled: ((conn: Connection, id: string) => void) | null = null
   private drained: (() => void) | null = null
 
   constructor (opts: ResolvedOptions, log: FastifyBaseLogger) {

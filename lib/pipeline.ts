@@ -161,6 +161,7 @@ export function onFrame (engine: Engine, conn: Connection, data: Buffer, isBinar
     deps: EMPTY_DEPS,
     log: conn.log
   }
+  let done: Promise<void> | undefined
   if (ev.def.ordered) {
     const tail = conn[kOrdered]
     const next: Promise<void> = tail === null
@@ -168,8 +169,14 @@ export function onFrame (engine: Engine, conn: Connection, data: Buffer, isBinar
       : tail.then(() => dispatch(engine, conn, ev, payload, ctx))
     conn[kOrdered] = next
     next.then(() => { if (conn[kOrdered] === next) conn[kOrdered] = null })
+    done = next
   } else {
-    void dispatch(engine, conn, ev, payload, ctx)
+    done = dispatch(engine, conn, ev, payload, ctx)
+  }
+  const settled = engine.settled
+  if (settled !== null) {
+    if (done === undefined) settled(conn, ctx.id)
+    else done.then(() => settled(conn, ctx.id))
   }
 }
 

@@ -58,58 +58,73 @@ export class EventRegistry {
     return this.compiled.get(name)
   }
 
-  /** Check and compile every declaration; throws the first configuration error. */
+  /**
+   * Check and compile every declaration; throws the first configuration error,
+   * its message pointing at the `on()` call that declared the event.
+   */
   compile (ajv: Ajv, serializer: FrameSerializer, namespace: string): void {
     if (this.isCompiled) return
     for (const def of this.pending) {
-      const name = def.name
-      if (typeof name !== 'string' || name.length === 0) throw new FST_SOCKETSPEC_INVALID_EVENT(String(name), 'the name must be a non-empty string')
-      if (isReservedName(name)) throw new FST_SOCKETSPEC_RESERVED_EVENT(name)
-      if (this.compiled.has(name)) throw new FST_SOCKETSPEC_DUPLICATE_EVENT(name, namespace)
-      if (typeof def.handler !== 'function') throw new FST_SOCKETSPEC_INVALID_EVENT(name, 'the handler must be a function')
-      let validate: ValidateFunction | undefined
-      if (def.payload !== undefined) {
-        if (def.payload === null || typeof def.payload !== 'object') throw new FST_SOCKETSPEC_INVALID_SCHEMA(name, 'payload must be a TypeBox / JSON Schema object')
-        try {
-          validate = ajv.compile(def.payload)
-        } catch (err) {
-          throw new FST_SOCKETSPEC_INVALID_SCHEMA(name, (err as Error).message)
-        }
+      try {
+        this.compileOne(def, ajv, serializer, namespace)
+      } catch (err) {
+        const e = err as Error
+        if (def.definedAt !== undefined) e.message += ` (declared by app.socket.on at ${def.definedAt})`
+        const first = this.compiled.get(def.name)?.def.definedAt
+        if ((e as { code?: string }).code === 'FST_SOCKETSPEC_DUPLICATE_EVENT' && first !== undefined) e.message += `; first declared at ${first}`
+        throw e
       }
-      for (const key of ['emits', 'broadcasts', 'tags'] as const) {
-        if (!Array.isArray(def[key])) throw new FST_SOCKETSPEC_INVALID_EVENT(name, `${key} must be an array`)
-      }
-      if (def.reply !== undefined && (def.reply === null || typeof def.reply !== 'object')) {
-        throw new FST_SOCKETSPEC_INVALID_EVENT(name, 'reply must be an object { event, schema? }')
-      }
-      for (const out of [...def.emits, ...def.broadcasts, ...(def.reply !== undefined ? [def.reply] : [])]) {
-        if (out === null || typeof out !== 'object' || typeof out.event !== 'string' || out.event.length === 0) {
-          throw new FST_SOCKETSPEC_INVALID_EVENT(name, 'every emits/broadcasts/reply entry needs an event name')
-        }
-        serializer.declare(out.event, out.schema as TSchema | undefined, name)
-      }
-      for (const b of def.broadcasts) {
-        if (typeof b.room !== 'string' || b.room.length === 0) throw new FST_SOCKETSPEC_INVALID_EVENT(name, `broadcast '${b.event}' needs a room`)
-      }
-      const rl = def.rateLimit
-      if (rl !== undefined && !(rl.rate > 0 && rl.capacity >= 1)) {
-        throw new FST_SOCKETSPEC_INVALID_EVENT(name, 'rateLimit needs rate > 0 and capacity >= 1')
-      }
-      const deps = def.deps ?? {}
-      const depNames = Object.keys(deps)
-      for (const k of depNames) {
-        if (typeof deps[k] !== 'function') throw new FST_SOCKETSPEC_INVALID_EVENT(name, `dependency '${k}' must be a function`)
-      }
-      this.compiled.set(name, {
-        def,
-        index: this.compiled.size,
-        validate,
-        rateLimit: rl,
-        depNames,
-        depFns: depNames.map(k => deps[k]),
-        replyEvent: def.reply?.event
-      })
     }
     this.isCompiled = true
+  }
+
+  private compileOne (def: EventDefinition, ajv: Ajv, serializer: FrameSerializer, namespace: string): void {
+    const name = def.name
+    if (typeof name !== 'string' || name.length === 0) throw new FST_SOCKETSPEC_INVALID_EVENT(String(name), 'the name must be a non-empty string')
+    if (isReservedName(name)) throw new FST_SOCKETSPEC_RESERVED_EVENT(name)
+    if (this.compiled.has(name)) throw new FST_SOCKETSPEC_DUPLICATE_EVENT(name, namespace)
+    if (typeof def.handler !== 'function') throw new FST_SOCKETSPEC_INVALID_EVENT(name, 'the handler must be a function')
+    let validate: ValidateFunction | undefined
+    if (def.payload !== undefined) {
+      if (def.payload === null || typeof def.payload !== 'object') throw new FST_SOCKETSPEC_INVALID_SCHEMA(name, 'payload must be a TypeBox / JSON Schema object')
+      try {
+        validate = ajv.compile(def.payload)
+      } catch (err) {
+        throw new FST_SOCKETSPEC_INVALID_SCHEMA(name, (err as Error).message)
+      }
+    }
+    for (const key of ['emits', 'broadcasts', 'tags'] as const) {
+      if (!Array.isArray(def[key])) throw new FST_SOCKETSPEC_INVALID_EVENT(name, `${key} must be an array`)
+    }
+    if (def.reply !== undefined && (def.reply === null || typeof def.reply !== 'object')) {
+      throw new FST_SOCKETSPEC_INVALID_EVENT(name, 'reply must be an object { event, schema? }')
+    }
+    for (const out of [...def.emits, ...def.broadcasts, ...(def.reply !== undefined ? [def.reply] : [])]) {
+      if (out === null || typeof out !== 'object' || typeof out.event !== 'string' || out.event.length === 0) {
+        throw new FST_SOCKETSPEC_INVALID_EVENT(name, 'every emits/broadcasts/reply entry needs an event name')
+      }
+      serializer.declare(out.event, out.schema as TSchema | undefined, name)
+    }
+    for (const b of def.broadcasts) {
+      if (typeof b.room !== 'string' || b.room.length === 0) throw new FST_SOCKETSPEC_INVALID_EVENT(name, `broadcast '${b.event}' needs a room`)
+    }
+    const rl = def.rateLimit
+    if (rl !== undefined && !(rl.rate > 0 && rl.capacity >= 1)) {
+      throw new FST_SOCKETSPEC_INVALID_EVENT(name, 'rateLimit needs rate > 0 and capacity >= 1')
+    }
+    const deps = def.deps ?? {}
+    const depNames = Object.keys(deps)
+    for (const k of depNames) {
+      if (typeof deps[k] !== 'function') throw new FST_SOCKETSPEC_INVALID_EVENT(name, `dependency '${k}' must be a function`)
+    }
+    this.compiled.set(name, {
+      def,
+      index: this.compiled.size,
+      validate,
+      rateLimit: rl,
+      depNames,
+      depFns: depNames.map(k => deps[k]),
+      replyEvent: def.reply?.event
+    })
   }
 }

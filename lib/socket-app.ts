@@ -58,6 +58,7 @@ export class SocketApp {
       join: (conn, room) => e.rooms.join(conn, room),
       leave: (conn, room) => e.rooms.leave(conn, room),
       broadcast: async (room, event, payload, options) => {
+        if (!e.started) throw new FST_SOCKETSPEC_NOT_READY('rooms.broadcast()')
         await e.rooms.broadcast(room, e.serializer.frame(event, payload), options?.except)
       },
       members: (room) => e.rooms.members(room),
@@ -73,6 +74,11 @@ export class SocketApp {
 
   private assertNotStarted (what: string): void {
     if (this[kEngine].started) throw new FST_SOCKETSPEC_ALREADY_STARTED(what)
+  }
+
+  /** Sending needs the compiled serializers and the started backend. */
+  private assertStarted (what: string): void {
+    if (!this[kEngine].started) throw new FST_SOCKETSPEC_NOT_READY(what)
   }
 
   /**
@@ -107,7 +113,8 @@ export class SocketApp {
       deprecated: options.deprecated === true,
       rateLimit: options.rateLimit,
       deps: options.deps,
-      handler
+      handler,
+      definedAt: callSite(this.on)
     })
     return this
   }
@@ -166,6 +173,7 @@ export class SocketApp {
     const e = this[kEngine]
     return {
       emit: async (event: string, payload?: unknown) => {
+        this.assertStarted('to(room).emit()')
         await e.rooms.broadcast(room, e.serializer.frame(event, payload))
       }
     }
@@ -173,6 +181,7 @@ export class SocketApp {
 
   /** Send an event to every connection of the namespace, on every node. */
   async emit (event: string, payload?: unknown): Promise<void> {
+    this.assertStarted('emit()')
     const e = this[kEngine]
     await e.rooms.emitAll(e.serializer.frame(event, payload))
   }
@@ -188,6 +197,7 @@ export class SocketApp {
     const e = this[kEngine]
     return {
       emit: async (event: string, payload?: unknown) => {
+        this.assertStarted('toConnection(id).emit()')
         await e.rooms.toConnection(id, e.serializer.frame(event, payload))
       }
     }
@@ -240,4 +250,17 @@ export class SocketApp {
   backendStats (): BackendStats {
     return { ...this[kEngine].rooms.backendStats() }
   }
+}
+
+/** `file:line:column` of the caller of `fn` (the app's `on()` call), or undefined. */
+function callSite (fn: (...args: any[]) => unknown): string | undefined {
+  const holder: { stack?: string } = {}
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 1
+  Error.captureStackTrace(holder, fn)
+  Error.stackTraceLimit = limit
+  const line = holder.stack?.split('\n')[1]
+  if (line === undefined) return undefined
+  const m = /\(?((?:file|node):[^()]+|\/[^()]+):(\d+):(\d+)\)?\s*$/.exec(line)
+  return m === null ? line.trim().replace(/^at /, '') : `${m[1].replace(/^file:\/\//, '')}:${m[2]}:${m[3]}`
 }

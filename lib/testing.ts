@@ -5,6 +5,7 @@ import { SocketError } from './errors.js'
 import { SocketApp } from './socket-app.js'
 import type { Connection } from './connection.js'
 import type { AnyContract } from './contract.js'
+import type { Engine } from './engine.js'
 import { kEngine, kInject, kSocket, kSocketApps } from './symbols.js'
 
 /** A frame received by the TestClient. */
@@ -118,7 +119,17 @@ export class TestConnection<C extends AnyContract = AnyContract> {
     })
   }
 
-  private serverSide (): Connection | undefined {
+  /** Reject the pending wait that `match` identifies (no-op when it was answered). */
+  private cancelWait (match: (m: TestMessage) => boolean, err: Error): void {
+    const idx = this.waiters.findIndex(w => w.match === match)
+    if (idx === -1) return
+    const [w] = this.waiters.splice(idx, 1)
+    clearTimeout(w.timer)
+    w.reject(err)
+  }
+
+  /** @internal */
+  serverSide (): Connection | undefined {
     const connections = this.app[kEngine].connections
     if (this.id !== '') return connections.get(this.id)
     // refused before __connect__: find it by the link header this client sent
@@ -163,7 +174,17 @@ export class TestConnection<C extends AnyContract = AnyContract> {
    */
   async request<K extends string>(event: K, payload?: K extends keyof C ? C[K]['payload'] : unknown, options: TestWaitOptions & { id?: string } = {}): Promise<TestMessage<K extends keyof C ? C[K]['reply'] : any>> {
     const id = options.id ?? randomUUID()
-    const answer = this.wait(m => m.id === id, options.timeout ?? DEFAULT_TIMEOUT, `the reply to '${event}' (id ${id})`)
+    const match = (m: TestMessage): boolean => m.id === id
+    const answer = this.wait(match, options.timeout ?? DEFAULT_TIMEOUT, `the reply to '${event}' (id ${id})`)
+    const engine = this.app[kEngine]
+    const ev = engine.started ? engine.registry.get(event) : undefined
+    if (ev !== undefined && ev.replyEvent === undefined) {
+      // Only an __error__ can answer an event without `reply`: once the server has
+      // handled the message without one, fail now instead of at the timeout.
+      watchSettled(engine, this, id, () => {
+        this.cancelWait(match, new Error(`'${event}' declares no reply, so request() only ever gets an __error__, and there was none: use send() (and receiveEvent()) for it, or declare \`reply\` on the event`))
+      })
+    }
     await this.send(event, payload, { id })
     const msg = await answer
     if (msg.event === '__error__') {
@@ -178,6 +199,32 @@ export class TestConnection<C extends AnyContract = AnyContract> {
     if (this.closeInfo === null && this.ws.readyState <= 1) this.ws.close(code, reason)
     return await this.closed
   }
+}
+
+/** Per engine: server connection id → (message id → callback), for `request()` on events without a reply. */
+const settleWatches = new WeakMap<Engine, Map<string, Map<string, () => void>>>()
+
+function watchSettled (engine: Engine, client: TestConnection<any>, id: string, fn: () => void): void {
+  let byConn = settleWatches.get(engine)
+  if (byConn === undefined) {
+    const map = new Map<string, Map<string, () => void>>()
+    byConn = map
+    settleWatches.set(engine, map)
+    engine.settled = (conn, msgId) => {
+      const watch = map.get(conn.id)
+      const cb = watch?.get(msgId)
+      if (cb === undefined) return
+      watch!.delete(msgId)
+      if (watch!.size === 0) map.delete(conn.id)
+      // frames the server wrote are still on their way through the injected stream
+      setImmediate(() => setImmediate(cb))
+    }
+  }
+  const server = client.serverSide()
+  if (server === undefined) return
+  let watch = byConn.get(server.id)
+  if (watch === undefined) byConn.set(server.id, (watch = new Map()))
+  watch.set(id, fn)
 }
 
 /**

@@ -147,6 +147,8 @@ export interface EventDefinition {
   rateLimit?: RateLimitConfig
   deps?: DepsMap
   handler: (conn: any, payload: any, ctx: HandlerContext<any>) => unknown
+  /** `file:line:column` of the `on()` call (for configuration errors at ready). */
+  definedAt?: string
 }
 
 /** Session lifetimes and heartbeat, in seconds (fractions allowed); see SessionOptionsSchema for each field and its default. */

@@ -159,7 +159,7 @@ t.test('request() rejects with a SocketError on the __error__ for its id only', 
 
 t.test('request() and receive() time out', async (t) => {
   const app = await build(t)
-  app.socket.on('silent', {}, () => {})
+  app.socket.on('silent', { reply: { event: 'late' } }, () => new Promise(resolve => setTimeout(resolve, 200, {})))
   const conn = await client(t, app).connect()
   await t.rejects(conn.request('silent', {}, { timeout: 30 }), /timed out after 30 ms/)
   await t.rejects(conn.receive({ timeout: 20 }), /timed out after 20 ms/)
