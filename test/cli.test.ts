@@ -291,3 +291,24 @@ for (const variant of [[], ['--auth', 'jwt', '--redis']]) {
     }
   })
 }
+
+t.test('token: a development HS256 JWT that jwtAuth accepts', async (t) => {
+  const { createVerifier } = await import('fast-jwt')
+  const r = await run(['token', '--secret', 'dev-secret', '--sub', 'alice', '--role', 'admin', '--expires', '2h'])
+  t.equal(r.code, 0, r.stderr)
+  const claims = createVerifier({ key: 'dev-secret', algorithms: ['HS256'] })(r.stdout.trim())
+  t.match(claims, { sub: 'alice', role: 'admin' })
+  t.ok(Math.abs(claims.exp - claims.iat - 7200) <= 1, 'expires in 2 h')
+  const help = await run(['token', '--help'])
+  t.match(help.stdout, /Usage: socketspec token/)
+  const noSecret = await run(['token'], root)
+  if (process.env.JWT_SECRET === undefined) {
+    t.equal(noSecret.code, 2)
+    t.match(noSecret.stderr, /--secret or JWT_SECRET/)
+  }
+  const bad = await run(['token', '--secret', 's', '--expires', 'soon'])
+  t.equal(bad.code, 2)
+  t.match(bad.stderr, /--expires must look like/)
+  const extra = await run(['token', '--secret', 's', 'x'])
+  t.equal(extra.code, 2)
+})

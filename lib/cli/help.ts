@@ -7,6 +7,7 @@ Schema-first WebSocket event APIs for Fastify.
 Commands:
   init <dir>          Scaffold a new Fastify + socketspec app in <dir>
   asyncapi <module>   Print or write the AsyncAPI 3.0 document of an app module
+  token               Print a development JWT (HS256) for jwtAuth
   help [command]      Show help for a command
 
 Options:
@@ -50,6 +51,21 @@ Options:
 
 Example:
   npm run build && npx socketspec asyncapi dist/app.js --out asyncapi.json
+`,
+  token: `Usage: socketspec token [options]
+
+Print a JWT signed with HS256, for trying an app that uses
+jwtAuth({ secret, algorithm: 'HS256' }). For development only.
+
+Options:
+  --secret <secret>     The HMAC secret (default: the JWT_SECRET environment variable)
+  --sub <user>          Subject, i.e. the userId (default: dev-user)
+  --role <role>         Role claim
+  --expires <duration>  Lifetime: seconds or 30m, 1h, 7d (default: 1h)
+  -h, --help            Show this help
+
+Example:
+  JWT_SECRET=dev-secret npx socketspec token --sub alice
 `
 } as const
 

@@ -4,6 +4,7 @@ import { packageInfo } from './package-info.js'
 import { parse } from './parse.js'
 import { initCommand } from './init.js'
 import { asyncapiCommand } from './asyncapi.js'
+import { tokenCommand } from './token.js'
 
 /** Where the CLI reads and writes; the real process by default, buffers in tests. */
 export interface CliIO {
@@ -17,6 +18,7 @@ type Command = (args: string[], io: CliIO) => Promise<number>
 const commands: Record<string, Command> = {
   init: initCommand,
   asyncapi: asyncapiCommand,
+  token: tokenCommand,
   help: helpCommand
 }
 
