@@ -1,4 +1,4 @@
-import type { TSchema } from '@sinclair/typebox'
+import type { SchemaLike } from './schema-types.js'
 import { InboundEnvelope, OutboundEnvelope, SystemEvents, type SystemEventName, type SystemEventSpec } from '../schemas/protocol.js'
 import { WIRE_ERRORS } from './errors.js'
 import type { EventDefinition, RateLimitConfig, SessionConfig, StaticRoom } from './types.js'
@@ -27,7 +27,7 @@ export interface AsyncApiInput {
 
 interface Outbound {
   event: string
-  schema?: TSchema
+  schema?: SchemaLike
   description?: string
   rooms: string[]
   kinds: Set<'emit' | 'broadcast' | 'reply'>
@@ -78,7 +78,7 @@ function systemPayload (name: SystemEventName, spec: SystemEventSpec): Json {
 }
 
 /** A JSON copy without TypeBox's symbol keys or undefined values. */
-function plain (schema: TSchema | undefined): Json {
+function plain (schema: SchemaLike | undefined): Json {
   return schema === undefined ? {} : JSON.parse(JSON.stringify(schema))
 }
 
@@ -128,7 +128,7 @@ function titleFactory () {
 }
 
 /** The schema as plain JSON with this title; a missing schema (any JSON value) stays untitled. */
-function titled (schema: TSchema | undefined, title: string): Json {
+function titled (schema: SchemaLike | undefined, title: string): Json {
   const json = plain(schema)
   return Object.keys(json).length === 0 ? json : { ...json, title }
 }
@@ -149,7 +149,7 @@ const tagList = (tags: string[]): Json[] => tags.map((name) => ({ name }))
 
 function collectOutbound (events: EventDefinition[]): Map<string, Outbound> {
   const out = new Map<string, Outbound>()
-  const add = (event: string, kind: 'emit' | 'broadcast' | 'reply', from: string, schema?: TSchema, description?: string, room?: string) => {
+  const add = (event: string, kind: 'emit' | 'broadcast' | 'reply', from: string, schema?: SchemaLike, description?: string, room?: string) => {
     let o = out.get(event)
     if (o === undefined) {
       o = { event, rooms: [], kinds: new Set(), triggeredBy: [] }
@@ -217,14 +217,15 @@ export function buildAsyncApi (input: AsyncApiInput): Record<string, unknown> {
   const titles = titleFactory()
   const systemBases = new Map<SystemEventName, string>()
   for (const [name, spec] of SYSTEM) systemBases.set(name, titles.base((spec.payload.title ?? pascal(name)).replace(/Payload$/, '')))
-  const ownTitles = new Map<TSchema, string>()
-  const claimOwn = (schema: TSchema | undefined) => {
-    if (schema === undefined || typeof schema.title !== 'string' || ownTitles.has(schema)) return
-    if (titles.claim(schema.title, JSON.stringify(plain(schema)))) ownTitles.set(schema, schema.title)
+  const ownTitles = new Map<SchemaLike, string>()
+  const claimOwn = (schema: SchemaLike | undefined) => {
+    const title = (schema as { title?: unknown } | undefined)?.title
+    if (schema === undefined || typeof title !== 'string' || ownTitles.has(schema)) return
+    if (titles.claim(title, JSON.stringify(plain(schema)))) ownTitles.set(schema, title)
   }
   for (const ev of input.events) claimOwn(ev.payload)
   for (const o of outbound.values()) claimOwn(o.schema)
-  const payloadTitle = (schema: TSchema | undefined, base: string) =>
+  const payloadTitle = (schema: SchemaLike | undefined, base: string) =>
     (schema === undefined ? undefined : ownTitles.get(schema)) ?? `${base}Payload`
 
   for (const ev of input.events) {

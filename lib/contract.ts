@@ -1,8 +1,8 @@
-import type { TSchema } from '@sinclair/typebox'
+import type { SchemaLike } from './schema-types.js'
 import type { BroadcastDeclaration, DeclaredPayload, EmitDeclaration, EventOptions, OutboundMap, PayloadOf, ReplyDeclaration } from './types.js'
 
 /** Any event declaration `defineEvents` accepts (the options of `app.socket.on`). */
-export type AnyEventOptions = EventOptions<TSchema | undefined, any, readonly EmitDeclaration[], readonly BroadcastDeclaration[], ReplyDeclaration | undefined>
+export type AnyEventOptions = EventOptions<SchemaLike | undefined, any, readonly EmitDeclaration[], readonly BroadcastDeclaration[], ReplyDeclaration | undefined>
 
 /**
  * Declare events once, in a module both the server and its tests (and, with the
@@ -38,7 +38,7 @@ type ReplyPayloadOf<R> = R extends { event: string } ? DeclaredPayload<R> : neve
 type EmitsOf<T> = T extends { emits: infer E extends readonly EmitDeclaration[] } ? E : []
 type BroadcastsOf<T> = T extends { broadcasts: infer B extends readonly BroadcastDeclaration[] } ? B : []
 type ReplyOf<T> = T extends { reply: infer R extends ReplyDeclaration } ? R : undefined
-type PayloadSchemaOf<T> = T extends { payload: infer P extends TSchema } ? P : undefined
+type PayloadSchemaOf<T> = T extends { payload: infer P extends SchemaLike } ? P : undefined
 
 /** The contract of a `defineEvents` map: event name → {payload, reply, outbound}. */
 export type Contract<T extends Record<string, AnyEventOptions>> = {

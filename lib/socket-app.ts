@@ -1,4 +1,4 @@
-import type { TSchema } from '@sinclair/typebox'
+import type { SchemaLike } from './schema-types.js'
 import type { Connection, RoomTarget } from './connection.js'
 import type { ConnectHook, DisconnectHook, Engine, ErrorHook, Middleware } from './engine.js'
 import { FST_SOCKETSPEC_ALREADY_STARTED, FST_SOCKETSPEC_INVALID_HOOK, FST_SOCKETSPEC_NOT_READY } from './errors.js'
@@ -12,7 +12,7 @@ import type { BackendStats } from './backends/types.js'
  * `conn.emit` / `conn.to(room).emit` from its declared `emits` and
  * `broadcasts` (`M`), and the return value from its `reply` (`Ret`).
  */
-export type EventHandler<P extends TSchema | undefined, D extends Record<string, unknown>, M = Record<never, never>, Ret = unknown> =
+export type EventHandler<P extends SchemaLike | undefined, D extends Record<string, unknown>, M = Record<never, never>, Ret = unknown> =
   (conn: ConnectionFor<M>, payload: PayloadOf<P>, ctx: HandlerContext<D>) => Ret
 
 /** Options of `rooms.broadcast`. */
@@ -89,7 +89,7 @@ export class SocketApp {
    * app.socket.on('echo', { payload: Type.Object({ echo: Type.String() }) }, (conn, p) => conn.emit('echo_response', p))
    */
   on<
-    P extends TSchema | undefined = undefined,
+    P extends SchemaLike | undefined = undefined,
     D extends Record<string, unknown> = Record<never, never>,
     const E extends readonly EmitDeclaration[] = [],
     const B extends readonly BroadcastDeclaration[] = [],

@@ -1,4 +1,4 @@
-import type { Static, TSchema } from '@sinclair/typebox'
+import type { SchemaLike, StaticOf } from './schema-types.js'
 import type { FastifyBaseLogger } from 'fastify'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Connection } from './connection.js'
@@ -35,7 +35,7 @@ export interface AuthBackend {
 /** Outbound event declared by an inbound event, sent to the sender. */
 export interface EmitDeclaration {
   event: string
-  schema?: TSchema
+  schema?: SchemaLike
   description?: string
 }
 
@@ -43,14 +43,14 @@ export interface EmitDeclaration {
 export interface BroadcastDeclaration {
   event: string
   room: string
-  schema?: TSchema
+  schema?: SchemaLike
   description?: string
 }
 
 /** The reply a handler's return value is sent as. */
 export interface ReplyDeclaration {
   event: string
-  schema?: TSchema
+  schema?: SchemaLike
   description?: string
 }
 
@@ -74,7 +74,7 @@ export type ResolvedDeps<D> = { [K in keyof D]: D[K] extends (...args: any[]) =>
 
 /** Options of `socket.on(event, options, handler)`. */
 export interface EventOptions<
-  P extends TSchema | undefined = TSchema | undefined,
+  P extends SchemaLike | undefined = SchemaLike | undefined,
   D extends Record<string, unknown> = Record<string, unknown>,
   E extends readonly EmitDeclaration[] = readonly EmitDeclaration[],
   B extends readonly BroadcastDeclaration[] = readonly BroadcastDeclaration[],
@@ -100,7 +100,7 @@ export interface EventOptions<
 }
 
 /** Payload type of an emits/broadcasts/reply declaration: its schema's Static type, unknown without a schema. */
-export type DeclaredPayload<T> = T extends { schema: infer S extends TSchema } ? Static<S> : unknown
+export type DeclaredPayload<T> = T extends { schema: infer S extends SchemaLike } ? StaticOf<S> : unknown
 
 /** Event name → payload type of everything one event declares it sends (emits, broadcasts and reply). */
 export type OutboundMap<E extends readonly EmitDeclaration[], B extends readonly BroadcastDeclaration[], R extends ReplyDeclaration | undefined> = {
@@ -128,14 +128,15 @@ export type TypedConnection<M> = Omit<Connection, 'emit' | 'to'> & {
 export type ConnectionFor<M> = [keyof M] extends [never] ? Connection : TypedConnection<M>
 
 /** What a handler may return: the declared reply's payload type (or a promise of it), anything without a reply schema. */
-export type ReplyValue<R> = R extends { schema: infer S extends TSchema } ? Static<S> | Promise<Static<S>> : unknown
+export type ReplyValue<R> = R extends { schema: infer S extends SchemaLike } ? StaticOf<S> | Promise<StaticOf<S>> : unknown
 
-export type PayloadOf<P> = P extends TSchema ? Static<P> : unknown
+/** The payload type of a schema (`@sinclair/typebox` 0.34, `typebox` 1.x or an `as const` JSON Schema); unknown without one. */
+export type PayloadOf<P> = P extends SchemaLike ? StaticOf<P> : unknown
 
 /** A registered event, as kept in the registry (read by the pipeline, the AsyncAPI builder and the docs). */
 export interface EventDefinition {
   name: string
-  payload?: TSchema
+  payload?: SchemaLike
   description?: string
   summary?: string
   tags: string[]

@@ -228,3 +228,33 @@ t.test('shared declarations: defineEvents types on() like inline options, and Te
   expectType<Equal<IsAny<typeof untyped.payload>, true>>()
   t.same(untyped.payload, { sum: 4 })
 })
+
+t.test('a plain JSON Schema written `as const` is typed too', async (t) => {
+  const app = await build(t)
+  const Point = {
+    type: 'object',
+    properties: {
+      x: { type: 'number' },
+      y: { type: 'integer' },
+      label: { type: 'string' },
+      tags: { type: 'array', items: { type: 'string' } },
+      kind: { enum: ['a', 'b'] },
+      maybe: { anyOf: [{ type: 'string' }, { type: 'null' }] }
+    },
+    required: ['x', 'y', 'kind']
+  } as const
+  app.socket.on('point', { payload: Point, reply: { event: 'pointed', schema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] } as const } }, (_conn, p) => {
+    expectType<Equal<typeof p.x, number>>()
+    expectType<Equal<typeof p.label, string | undefined>>()
+    expectType<Equal<typeof p.tags, string[] | undefined>>()
+    expectType<Equal<typeof p.kind, 'a' | 'b'>>()
+    expectType<Equal<typeof p.maybe, string | null | undefined>>()
+    // @ts-expect-error x is a number
+    const s: string = p.x
+    void s
+    return { ok: p.x > 0 }
+  })
+  const conn = await client(t, app).connect()
+  t.same((await conn.request('point', { x: 1, y: 2, kind: 'a' })).payload, { ok: true })
+  await t.rejects(conn.request('point', { x: 1, y: 2.5, kind: 'a' }), { code: 'VALIDATION_ERROR' })
+})
