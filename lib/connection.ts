@@ -4,9 +4,10 @@ import type { WebSocket } from 'ws'
 import type { Identity } from './types.js'
 import type { TokenBucket } from './rate-limit.js'
 import type { PreparedFrame } from './frame.js'
+import type { OverCap } from './outbound.js'
 import type { Engine } from './engine.js'
 import type { SessionTimers } from './session.js'
-import { kLog, kCorked, kRegistered, kBuckets, kCloseInfo, kEngine, kInflight, kOrdered, kQueue, kQueueBytes, kRefreshes, kSeen, kSocket, kState, kTimers } from './symbols.js'
+import { kLog, kCorked, kRegistered, kBuckets, kCloseInfo, kEngine, kInflight, kOrdered, kQueue, kOverCap, kQueueBytes, kRefreshes, kSeen, kSocket, kState, kTimers } from './symbols.js'
 
 /** Connection lifecycle states. */
 export const ConnState = { PENDING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const
@@ -61,6 +62,7 @@ export class Connection {
   /** @internal why the server closed it */ [kCloseInfo]: { code: number, reason: string } | null
   /** @internal writes held until the end of the tick */ [kCorked]: boolean
   /** @internal bytes in kQueue */ [kQueueBytes]: number
+  /** @internal set while the client's unsent bytes are over maxBufferedBytes */ [kOverCap]: OverCap | null
   /** @internal a frame or pong arrived since the last heartbeat ping */ [kSeen]: boolean
   /** @internal times of recent __refresh_auth__ attempts */ [kRefreshes]: number[] | null
 
@@ -79,6 +81,7 @@ export class Connection {
     this[kCloseInfo] = null
     this[kCorked] = false
     this[kQueueBytes] = 0
+    this[kOverCap] = null
     this[kSeen] = true
     this[kRefreshes] = null
     this.id = id

@@ -2,7 +2,8 @@ import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import type { Connection } from './connection.js'
 import type { PreparedFrame } from './frame.js'
-import { kCorked, kSocket, kState } from './symbols.js'
+import type { Clock } from './clock.js'
+import { kCorked, kOverCap, kSocket, kState } from './symbols.js'
 
 /*
  * The only writer to a WebSocket. Every frame the server sends (replies,
@@ -21,6 +22,8 @@ const WS_CLOSED = 3
 const OPEN = 1
 /** How long a peer gets to complete the close handshake before the socket is destroyed. */
 export const CLOSE_GRACE_MS = 2000
+/** A client over the cap must have taken some of its backlog within this long, or it is a slow consumer. */
+export const DRAIN_GRACE_MS = 1000
 
 /** The fields of a ws WebSocket this module relies on. */
 interface WsPrivate {
@@ -47,7 +50,7 @@ export function unsentBytes (ws: WebSocket): number {
   const w = ws as unknown as WsPrivate
   const raw = w._socket
   let n = w._sender?._bufferedBytes ?? 0
-  if (raw == null) return n + ws.bufferedAmount
+  if (raw == null) return n + (ws.bufferedAmount || 0)
   const st = raw._writableState
   if (st === undefined) return n + raw.writableLength
   n += st.length - (st.writing ? st.writelen : 0)
@@ -71,9 +74,13 @@ export function acceptsRawFrames (ws: WebSocket): boolean {
   return ext !== undefined && Object.keys(ext).length === 0
 }
 
+/** A connection seen over maxBufferedBytes: its backlog then, and whether I/O was polled since. */
+export interface OverCap { bytes: number, polled: boolean }
+
 /** What the writer reports to its engine. */
 export interface OutboundOwner {
   readonly maxBufferedBytes: number
+  readonly clock: Clock
   readonly stats: { eventsOut: number }
   /** Unsent bytes stayed above maxBufferedBytes after a flush: close the client (4009). */
   slowConsumer (conn: Connection, bufferedAmount: number): void
@@ -82,9 +89,13 @@ export interface OutboundOwner {
 /**
  * Writes frames of one namespace's connections. Writes are corked until the
  * end of the tick, so the frames one batch of inbound messages produces leave
- * in one writev; right after that flush (when the server has tried to write
- * them) a client whose unsent bytes are still above `maxBufferedBytes` is a
- * slow consumer. Every frame counts, error frames included.
+ * in one writev. Right after that flush (when the server has tried to write
+ * them) the client's unsent bytes are compared with `maxBufferedBytes`; a
+ * client above it is a slow consumer when its backlog grows at a later flush
+ * (it does not take what it is sent: a client sending junk it never reads the
+ * answers of is closed on the next tick) or has not shrunk after
+ * DRAIN_GRACE_MS. A client that reads a large one-tick burst drains it and
+ * stays. Every frame counts, error frames included.
  */
 export class Outbound {
   constructor (private readonly owner: OutboundOwner) {}
@@ -153,13 +164,42 @@ export class Outbound {
     process.nextTick(flush, this, conn, raw)
   }
 
-  /** @internal Called after the flush: close the client if what it has not taken is over the cap. */
+  /** @internal Called after the flush: watch or close a client whose unsent bytes are over the cap. */
   afterFlush (conn: Connection): void {
     if (conn[kState] > OPEN) return
     const ws = conn[kSocket]
     if (ws.readyState !== WS_OPEN) return
     const unsent = unsentBytes(ws)
-    if (unsent > this.owner.maxBufferedBytes) this.owner.slowConsumer(conn, unsent)
+    const over = conn[kOverCap]
+    if (unsent <= this.owner.maxBufferedBytes) {
+      if (over !== null) conn[kOverCap] = null
+      return
+    }
+    if (over === null) {
+      const watch = { bytes: unsent, polled: false }
+      conn[kOverCap] = watch
+      // growth only counts once the event loop polled I/O: frames of the same turn are one burst
+      setImmediate(() => { watch.polled = true })
+      this.#watch(conn, watch)
+    } else if (over.polled && unsent > over.bytes) {
+      this.owner.slowConsumer(conn, unsent)
+    }
+  }
+
+  /** Re-check a client over the cap after DRAIN_GRACE_MS: it must have taken some of its backlog. */
+  #watch (conn: Connection, watch: OverCap): void {
+    this.owner.clock.setTimeout(() => {
+      if (conn[kOverCap] !== watch || conn[kState] > OPEN || conn[kSocket].readyState !== WS_OPEN) return
+      const unsent = unsentBytes(conn[kSocket])
+      if (unsent <= this.owner.maxBufferedBytes) {
+        conn[kOverCap] = null
+      } else if (unsent < watch.bytes) {
+        watch.bytes = unsent
+        this.#watch(conn, watch)
+      } else {
+        this.owner.slowConsumer(conn, unsent)
+      }
+    }, DRAIN_GRACE_MS)
   }
 }
 

@@ -23,3 +23,5 @@ export const kSeen = Symbol('socketspec.seen')
 export const kRefreshes = Symbol('socketspec.refreshes')
 /** Plugin option (tests): the Clock timers and rate limiters read. */
 export const kClock = Symbol.for('socketspec.clock')
+/** Unsent bytes when the connection was last seen over maxBufferedBytes (0: under it). */
+export const kOverCap = Symbol('socketspec.overCap')

@@ -1,108 +1,195 @@
 import t from 'tap'
+import type { Test } from 'tap'
+import { once } from 'node:events'
+import type { WebSocket } from 'ws'
 import { build, client, sleep } from './helpers/build.js'
 import { listen, open } from './helpers/ws-client.js'
+import { FakeClock, clockOption } from './helpers/clock.js'
+import type { FastifyInstance } from 'fastify'
 import type { AuthBackend } from '../lib/index.js'
+import type { TestConnection } from '../lib/testing.js'
+
+let barriers = 0
+
+/**
+ * Resolves once the server has processed everything this client sent before
+ * and the client holds every frame the server sent before: a frame with a
+ * forbidden `__proto__` key is answered (VALIDATION_ERROR, with the id) before
+ * it could count as activity, so idle and lifetime timers ignore it.
+ */
+async function barrier (t: Test, conn: TestConnection): Promise<void> {
+  const id = 'barrier-' + String(++barriers)
+  await conn.sendRaw(`{"__proto__":{},"event":"barrier","id":"${id}"}`)
+  const answer = await conn.receiveEvent('__error__')
+  t.equal(answer.id, id, 'nothing but the barrier\'s own answer arrived')
+}
+
+/** Assert that `event` has not arrived (call after a barrier). */
+async function notYet (t: Test, conn: TestConnection, event: string, label: string): Promise<void> {
+  await t.rejects(conn.receiveEvent(event, { timeout: 0 }), label)
+}
+
+/** The server side of the only WebSocket `app` holds. */
+function serverSocket (app: FastifyInstance): WebSocket {
+  const [ws] = [...app.websocketServer.clients]
+  return ws
+}
 
 t.test('heartbeat: __ping__ every interval; no __pong__ → __disconnect__ then close 4006', async (t) => {
   const app = await build(t, { session: { heartbeatInterval: 0.05, heartbeatTimeout: 0.08 } })
-  const reasons: Array<[string, number]> = []
-  app.socket.onDisconnect((_c, reason, code) => { reasons.push([reason, code]) })
+  const disconnected = new Promise<[string, number]>(resolve => app.socket.onDisconnect((_c, reason, code) => resolve([reason, code])))
   const url = await listen(t, app)
-  const c = await open(t, url)
+  // autoPong: false — a client that does not even answer ping control frames (frozen)
+  const c = await open(t, url, { autoPong: false })
   t.equal((await c.next()).event, '__connect__')
   const ping = await c.next('__ping__')
   t.ok(Math.abs(ping.payload.ts - Date.now()) < 1000, 'ts is epoch ms')
   const bye = await c.next('__disconnect__')
   t.same(bye.payload, { code: 4006, reason: 'heartbeat_timeout' })
   t.equal((await c.closed).code, 4006)
-  await sleep(20)
-  t.same(reasons, [['heartbeat_timeout', 4006]])
+  t.same(await disconnected, ['heartbeat_timeout', 4006])
 })
 
 t.test('heartbeat: a client that answers stays connected', async (t) => {
-  const app = await build(t, { session: { heartbeatInterval: 0.04, heartbeatTimeout: 0.06 } })
+  const clock = new FakeClock()
+  const app = await build(t, { ...clockOption(clock), session: { heartbeatInterval: 0.04, heartbeatTimeout: 0.06 } })
   const url = await listen(t, app)
-  const c = await open(t, url, { answerPings: true })
-  await sleep(400)
-  t.ok(c.frames.filter(f => f.event === '__ping__').length >= 4, 'several pings answered')
+  // only __pong__ proves life here: ping control frames are not answered
+  const c = await open(t, url, { answerPings: true, autoPong: false })
+  await c.next('__connect__')
+  const server = serverSocket(app)
+  for (let i = 0; i < 10; i++) {
+    const pong = once(server, 'message')
+    await clock.tick(40)
+    await pong
+  }
+  await clock.tick(60)
+  t.equal(c.frames.filter(f => f.event === '__ping__').length, 11, 'a ping every interval, each answered')
   t.equal(c.ws.readyState, 1, 'still open')
   t.equal(c.frames.find(f => f.event === '__disconnect__'), undefined)
 })
 
 t.test('idle: __idle_warning__ once, then IDLE_TIMEOUT and close 4005; application events postpone it, pongs do not', async (t) => {
-  const app = await build(t, { session: { idleTimeout: 0.3, heartbeatInterval: 0.05 } })
-  app.socket.on('work', {}, () => {})
+  const clock = new FakeClock()
+  const app = await build(t, { ...clockOption(clock), session: { idleTimeout: 0.3, heartbeatInterval: 0.05 } })
+  app.socket.on('work', { reply: { event: 'worked' } }, () => ({}))
   const conn = await client(t, app).connect()
-  const started = Date.now()
-  await sleep(150)
-  await conn.send('work', {})
-  const warning = await conn.receiveEvent('__idle_warning__', { timeout: 1000 })
-  const warnedAfter = Date.now() - started
-  t.ok(warnedAfter >= 150 + 250, `warning came after the postponed deadline (${warnedAfter} ms)`)
-  t.ok(warning.payload.seconds_left > 0 && warning.payload.seconds_left <= 0.031, 'lead is min(30 s, 10 % of idleTimeout)')
-  const err = await conn.receiveEvent('__error__', { timeout: 1000 })
+  await clock.tick(150)
+  await conn.request('work', {})
+  // the deadline moved to 150 + 300 ms; pings every 50 ms are answered with __pong__ all along
+  await clock.tick(120)
+  await barrier(t, conn)
+  await notYet(t, conn, '__idle_warning__', 'no warning at the first deadline (300 − 30 ms): the application event postponed it')
+  await clock.tick(149)
+  await barrier(t, conn)
+  await notYet(t, conn, '__idle_warning__', 'nor 1 ms before the postponed one (150 + 300 − 30 ms)')
+  await clock.tick(1)
+  const warning = await conn.receiveEvent('__idle_warning__')
+  t.equal(warning.payload.seconds_left, 0.03, 'lead is min(30 s, 10 % of idleTimeout)')
+  await clock.tick(29)
+  await barrier(t, conn)
+  await notYet(t, conn, '__error__', 'open until the deadline; __pong__ answers did not postpone it')
+  await clock.tick(1)
+  const err = await conn.receiveEvent('__error__')
   t.equal(err.payload.code, 'IDLE_TIMEOUT')
   t.same((await conn.receiveEvent('__disconnect__')).payload, { code: 4005, reason: 'idle_timeout' })
   t.equal((await conn.closed).code, 4005)
 })
 
 t.test('max duration: __session_expiring__ then SESSION_EXPIRED and close 4004', async (t) => {
-  const app = await build(t, { session: { maxDuration: 0.3 } })
+  const clock = new FakeClock()
+  const app = await build(t, { ...clockOption(clock), session: { maxDuration: 0.3 } })
   const conn = await client(t, app).connect()
   const expiresAt = conn.server.session.expiresAt as number
-  const warn = await conn.receiveEvent('__session_expiring__', { timeout: 1000 })
+  t.equal(expiresAt, clock.now() + 300)
+  await clock.tick(269)
+  await barrier(t, conn)
+  await notYet(t, conn, '__session_expiring__', 'no notice before min(60 s, 10 %) ahead')
+  await clock.tick(1)
+  const warn = await conn.receiveEvent('__session_expiring__')
   t.equal(warn.payload.expires_at, expiresAt)
-  t.ok(warn.payload.seconds_left <= 0.031)
-  t.equal((await conn.receiveEvent('__error__', { timeout: 1000 })).payload.code, 'SESSION_EXPIRED')
+  t.equal(warn.payload.seconds_left, 0.03)
+  await clock.tick(29)
+  await barrier(t, conn)
+  await notYet(t, conn, '__error__', 'still open 1 ms before the end')
+  await clock.tick(1)
+  t.equal((await conn.receiveEvent('__error__')).payload.code, 'SESSION_EXPIRED')
   t.same((await conn.receiveEvent('__disconnect__')).payload, { code: 4004, reason: 'session_expired' })
   t.equal((await conn.closed).code, 4004)
 })
 
-function expiringAuth (): AuthBackend & { lifetimes: Record<string, number> } {
+function expiringAuth (clock: FakeClock): AuthBackend & { lifetimes: Record<string, number> } {
   const lifetimes: Record<string, number> = { first: 400, fresh: 5000, short: 250 }
   return {
     kind: 'test',
     lifetimes,
     authenticate: ({ token }) => token !== null && token in lifetimes
-      ? { userId: 'u-' + token, role: 'user', tokenExpiresAt: Date.now() + lifetimes[token] }
+      ? { userId: 'u-1', role: 'r-' + token, tokenExpiresAt: clock.now() + lifetimes[token] }
       : null
   }
 }
 
 t.test('token expiry: __auth_expiring__ once before exp, then AUTH_EXPIRED and close 4002', async (t) => {
-  const app = await build(t, { auth: expiringAuth(), session: { tokenRefreshWindow: 0.2 } })
+  const clock = new FakeClock()
+  const app = await build(t, { ...clockOption(clock), auth: expiringAuth(clock), session: { tokenRefreshWindow: 0.2 } })
   const conn = await client(t, app).connect({ token: 'first' })
   const exp = conn.server.identity.tokenExpiresAt as number
+  t.equal(exp, clock.now() + 400)
   t.equal(conn.server.session.tokenExpiresAt, exp)
-  const warn = await conn.receiveEvent('__auth_expiring__', { timeout: 1000 })
+  await clock.tick(199)
+  await barrier(t, conn)
+  await notYet(t, conn, '__auth_expiring__', 'no notice before tokenRefreshWindow ahead')
+  await clock.tick(1)
+  const warn = await conn.receiveEvent('__auth_expiring__')
   t.equal(warn.payload.expires_at, exp)
-  t.ok(warn.payload.seconds_left > 0.1 && warn.payload.seconds_left <= 0.2)
-  t.equal((await conn.receiveEvent('__error__', { timeout: 1000 })).payload.code, 'AUTH_EXPIRED')
+  t.equal(warn.payload.seconds_left, 0.2)
+  await clock.tick(199)
+  await barrier(t, conn)
+  await notYet(t, conn, '__auth_expiring__', 'the notice is sent once')
+  await notYet(t, conn, '__error__', 'still open 1 ms before exp')
+  await clock.tick(1)
+  t.equal((await conn.receiveEvent('__error__')).payload.code, 'AUTH_EXPIRED')
   t.same((await conn.receiveEvent('__disconnect__')).payload, { code: 4002, reason: 'auth_expired' })
   t.equal((await conn.closed).code, 4002)
 })
 
 t.test('token refresh: identity replaced, __auth_refreshed__, timers rescheduled', async (t) => {
-  const app = await build(t, { auth: expiringAuth(), session: { tokenRefreshWindow: 0.2 } })
+  const clock = new FakeClock()
+  const app = await build(t, { ...clockOption(clock), auth: expiringAuth(clock), session: { tokenRefreshWindow: 0.2 } })
   const conn = await client(t, app).connect({ token: 'first' })
-  await conn.receiveEvent('__auth_expiring__', { timeout: 1000 })
+  const t0 = clock.now()
+  await clock.tick(200)
+  await conn.receiveEvent('__auth_expiring__')
   const refreshed = await conn.request('__refresh_auth__', { token: 'fresh' })
   t.equal(refreshed.event, '__auth_refreshed__')
+  t.equal(refreshed.payload.expires_at, t0 + 200 + 5000)
   t.equal(refreshed.payload.expires_at, conn.server.identity.tokenExpiresAt)
-  t.equal(conn.server.identity.userId, 'u-fresh')
-  await sleep(400)
-  t.equal(conn.server.identity.userId, 'u-fresh', 'still connected after the old expiry')
+  t.equal(conn.server.identity.role, 'r-fresh')
+  await clock.tick(400)
+  await barrier(t, conn)
+  await notYet(t, conn, '__error__', 'no AUTH_EXPIRED at the old expiry')
+  t.equal(conn.server.identity.role, 'r-fresh', 'still connected after the old expiry')
+  await clock.tick(4399)
+  await barrier(t, conn)
+  await notYet(t, conn, '__auth_expiring__', 'the new notice is not early')
+  await clock.tick(1)
+  t.same((await conn.receiveEvent('__auth_expiring__')).payload, { expires_at: t0 + 5200, seconds_left: 0.2 }, 'the notice was rescheduled for the new token')
 })
 
 t.test('token refresh failure: AUTH_ERROR, connection kept until the old expiry, then 4002', async (t) => {
-  const app = await build(t, { auth: expiringAuth(), session: { tokenRefreshWindow: 0.1 } })
+  const clock = new FakeClock()
+  const app = await build(t, { ...clockOption(clock), auth: expiringAuth(clock), session: { tokenRefreshWindow: 0.1 } })
   const conn = await client(t, app).connect({ token: 'first' })
   const err = await conn.request('__refresh_auth__', { token: 'forged' }).catch(e => e)
   t.equal(err.code, 'AUTH_ERROR')
-  t.equal(conn.server.identity.userId, 'u-first', 'identity unchanged')
+  t.equal(conn.server.identity.role, 'r-first', 'identity unchanged')
   const missing = await conn.request('__refresh_auth__', {}).catch(e => e)
   t.equal(missing.code, 'AUTH_ERROR')
-  t.equal((await conn.receiveEvent('__error__', { timeout: 1000 })).payload.code, 'AUTH_EXPIRED')
+  await clock.tick(399)
+  await barrier(t, conn)
+  await notYet(t, conn, '__error__', 'kept until the old expiry')
+  await clock.tick(1)
+  t.equal((await conn.receiveEvent('__error__')).payload.code, 'AUTH_EXPIRED')
   t.equal((await conn.closed).code, 4002)
 })
 

@@ -118,6 +118,9 @@ end
 return redis.call('SREM', KEYS[3], ARGV[3])
 `
 
+/** Longest pause between two liveness ticks of a namespace. */
+const MAX_TICK_MS = 30_000
+
 const KIND_ROOM = 114 // 'r'
 const KIND_ALL = 97 // 'a'
 const KIND_CONNECTION = 99 // 'c'
@@ -225,7 +228,9 @@ class RedisBackend implements BackendAdapter {
     if (!ready[0] || !ready[1]) {
       ctx.log.error({ namespace: ctx.namespace }, 'redis backend: Redis is not reachable; running on local delivery until it is')
     }
-    space.timer = setInterval(tickSpace, Math.max(25, Math.floor(hbMs / 4)), this, space)
+    // A quarter heartbeat, but at most every 30 s: liveness only needs ticks well inside its TTL, and
+    // setInterval turns delays above 2^31-1 ms into a 1 ms loop.
+    space.timer = setInterval(tickSpace, Math.min(MAX_TICK_MS, Math.max(25, Math.floor(hbMs / 4))), this, space)
     space.timer.unref()
   }
 

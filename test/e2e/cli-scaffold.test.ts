@@ -1,79 +1,22 @@
 import t from 'tap'
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { Parser, DiagnosticSeverity } from '@asyncapi/parser'
 import WebSocket from 'ws'
+import { MINUTE, cleanEnv, freePort, sh, waitForOutput } from '../helpers/project.js'
 
 // Packs the package, scaffolds an app with the built CLI, installs the tarball
 // (and the app's dependencies, from the npm registry) into it, then runs the
 // app's own `npm test` and `npm start`. Needs `npm run build` (npm test's pretest).
 
-const execFileP = promisify(execFile)
 const root = resolve(fileURLToPath(import.meta.url), '../../..')
 const cli = join(root, 'dist/lib/cli/index.js')
-const MINUTE = 60_000
 
 t.setTimeout(10 * MINUTE)
-
-/** The environment of a fresh shell: no tap runner state, no npm lifecycle of this package. */
-function cleanEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^(TAP|_TAPJS)/.test(key) || key === 'NODE_OPTIONS' || key === 'NODE_V8_COVERAGE') continue
-    if (/^npm_(package_|lifecycle_|config_local_prefix)/.test(key)) continue
-    env[key] = value
-  }
-  return { ...env, ...extra }
-}
-
-/** Run a command; resolve with its output, reject with both streams in the message. */
-async function sh (cmd: string, args: string[], cwd: string, timeout: number, env = cleanEnv()) {
-  try {
-    return await execFileP(cmd, args, { cwd, env, timeout, maxBuffer: 32 * 1024 * 1024 })
-  } catch (err: any) {
-    throw new Error(`${cmd} ${args.join(' ')} failed (exit ${err.code ?? err.signal}):\n${err.stdout ?? ''}\n${err.stderr ?? ''}`)
-  }
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
-
-/** Resolve once `child` prints `pattern`, reject if it exits first or `ms` pass. */
-function waitForOutput (child: ChildProcess, pattern: RegExp, ms: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let output = ''
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      if (pattern.test(output)) done(null)
-    }
-    const onExit = (code: number | null) => done(new Error(`exited (${code}) before printing ${pattern}:\n${output}`))
-    const timer = setTimeout(() => done(new Error(`no ${pattern} within ${ms} ms:\n${output}`)), ms)
-    const done = (err: Error | null) => {
-      clearTimeout(timer)
-      child.stdout?.off('data', onData)
-      child.stderr?.off('data', onData)
-      child.off('exit', onExit)
-      if (err === null) resolve(output)
-      else reject(err)
-    }
-    child.stdout?.on('data', onData)
-    child.stderr?.on('data', onData)
-    child.once('exit', onExit)
-  })
-}
 
 /** Connect, wait for __connect__, send an echo, resolve with the answer. */
 async function echoRoundTrip (url: string): Promise<any> {

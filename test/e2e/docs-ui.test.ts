@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Browser, Page } from 'playwright-core'
 import socketspec, { Type } from '../../lib/index.js'
 import { buildApp } from '../../examples/chat/app.js'
-import { chromiumSkipReason, ensureUiBuilt, launchChromium } from '../helpers/chromium.js'
+import { chromiumSkipReason, controlsOutsideViewport, ensureUiBuilt, launchChromium, widthReport } from '../helpers/chromium.js'
 
 const skip = chromiumSkipReason()
 
@@ -15,8 +15,8 @@ async function listen (t: Test, app: FastifyInstance): Promise<string> {
 }
 
 /** A fresh page on `url`; `errors` collects uncaught page errors. */
-async function open (t: Test, browser: Browser, url: string): Promise<{ page: Page, errors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
+async function open (t: Test, browser: Browser, url: string, viewport = { width: 1280, height: 800 }): Promise<{ page: Page, errors: string[] }> {
+  const context = await browser.newContext({ viewport })
   t.teardown(() => context.close())
   const page = await context.newPage()
   page.setDefaultTimeout(10_000)
@@ -89,9 +89,13 @@ if (skip !== null) {
 
     await page.getByTestId('send-echo').click()
     const card = page.getByTestId('event-echo')
-    const answer = card.locator('[data-kind="reply"], [data-kind="emit"]').first()
-    await answer.waitFor()
-    t.match(await answer.innerText(), /echo_response[\s\S]*"echo": "hello"[\s\S]*"from": "[0-9a-f-]{36}"/, 'the answer is shown inline')
+    const emitted = card.getByTestId('related-echo-frame')
+    await emitted.waitFor()
+    t.equal(await emitted.getAttribute('data-kind'), 'emit', 'echo_response is labelled as the emit the document declares')
+    t.equal(await emitted.getAttribute('data-conn'), 'Connection 1')
+    t.match(await emitted.innerText(), /echo_response[\s\S]*on Connection 1[\s\S]*"echo": "hello"[\s\S]*"from": "[0-9a-f-]{36}"/, 'the emitted frame is shown in the card')
+    t.equal(await card.getByTestId('result-echo').locator('[data-kind]').count(), 0, 'an emit carries no id: it is not the request\'s answer')
+    t.match(await card.getByTestId('result-echo').innerText(), /no reply declared/)
 
     await editor.fill('{"echo": 42}')
     await page.getByTestId('send-echo').click()
@@ -145,9 +149,12 @@ if (skip !== null) {
     await log.locator('[data-dir="in"][data-event="shouted"][data-conn="Connection 2"]').waitFor()
     t.pass('both connections received the broadcast')
     const shoutCard = page.getByTestId('event-shout')
-    await shoutCard.locator('[data-kind="emit"]').waitFor()
-    t.equal(await shoutCard.locator('[data-kind="emit"]').count(), 1, 'only the sender connection\'s copy is shown in the card')
-    t.match(await shoutCard.locator('[data-kind="emit"]').innerText(), /"from": "alice"/)
+    const shouted = shoutCard.getByTestId('related-shout-frame')
+    await shouted.nth(1).waitFor()
+    t.same((await shouted.evaluateAll((els) => els.map((e) => `${e.getAttribute('data-kind') ?? ''} ${e.getAttribute('data-conn') ?? ''}`))).sort(),
+      ['emit Connection 1', 'emit Connection 2'], 'each copy is shown with the connection that received it')
+    t.match(await shouted.first().innerText(), /"from": "alice"/)
+    t.equal(await shoutCard.getByTestId('responses-shout').locator('[data-kind]').count(), 0, 'no emit is credited to the request')
 
     await page.getByTestId('send-add').click()
     await page.getByTestId('reply-add').waitFor()
@@ -163,6 +170,183 @@ if (skip !== null) {
     t.pass('__ping__ is answered with __pong__')
     await page.waitForTimeout(700)
     t.equal(await page.getByTestId('conn-state-0').innerText(), 'Connected', 'heartbeats keep the connection open')
+    t.same(errors, [], 'no uncaught errors in the page')
+  })
+
+  /** Nothing widens the page, and every visible control lies inside the viewport. */
+  async function fits (t: Test, page: Page, when: string) {
+    const report = await widthReport(page)
+    t.ok(report.scrollWidth <= report.innerWidth, `${when}: page ${report.scrollWidth} px wide in a ${report.innerWidth} px viewport`, { offenders: report.offenders })
+    t.same(await controlsOutsideViewport(page), [], `${when}: every control inside the viewport horizontally`)
+  }
+
+  /** Each control is visible, inside the viewport horizontally once scrolled to, and receives the click. */
+  async function reachable (t: Test, page: Page, testids: string[]) {
+    const width = page.viewportSize()?.width ?? 0
+    for (const id of testids) {
+      const control = page.getByTestId(id).first()
+      await control.click({ trial: true })
+      const box = await control.boundingBox()
+      t.ok(box !== null && box.x >= 0 && box.x + box.width <= width, `${id} is visible, clickable and inside the ${width} px viewport`)
+    }
+  }
+
+  for (const width of [390, 1280]) {
+    t.test(`${width} px wide: the page never scrolls sideways and every control is reachable`, async (t) => {
+      const base = await listen(t, await buildApp())
+      const { page, errors } = await open(t, browser, `${base}/socket-docs`, { width, height: width === 390 ? 844 : 800 })
+
+      await fits(t, page, 'every card closed')
+      await reachable(t, page, ['ws-url', 'status-connect', 'conn-token-0', 'connect-0', 'add-connection', 'log-filter', 'log-hide-heartbeats', 'log-clear',
+        'event-toggle-join', 'server-event-toggle-user_joined', 'group-toggle-system'])
+
+      await connect(page, 0)
+      await page.getByTestId('add-connection').click()
+      await connect(page, 1)
+      await page.getByTestId('conn-select-0').check()
+      await reachable(t, page, ['status-disconnect', 'disconnect-0', 'disconnect-1', 'conn-select-1', 'conn-remove-1'])
+
+      await page.getByTestId('event-toggle-join').click()
+      await fits(t, page, 'join card open')
+      await page.getByTestId('tryit-join').click()
+      await reachable(t, page, ['editor-join', 'send-join', 'reset-join', 'tryit-join'])
+      await fits(t, page, 'JSON editor shown')
+      await page.getByTestId('send-join').click()
+      await page.getByTestId('reply-join').waitFor()
+      await fits(t, page, 'reply shown')
+      await reachable(t, page, ['clear-join'])
+
+      // A long unbreakable value: the JSON blocks scroll inside their card.
+      await page.getByTestId('event-toggle-echo').click()
+      await page.getByTestId('tryit-echo').click()
+      await page.getByTestId('editor-echo').fill(JSON.stringify({ echo: 'x'.repeat(400) }))
+      await page.getByTestId('send-echo').click()
+      await page.getByTestId('related-echo-frame').waitFor()
+      await fits(t, page, 'emit with a 400-character value shown')
+      const pre = page.getByTestId('related-echo-frame').locator('pre.json')
+      t.ok(await pre.evaluate((el) => el.scrollWidth > el.clientWidth && getComputedStyle(el).overflowX === 'auto'), 'the JSON block scrolls inside its card')
+
+      await page.getByTestId('server-event-toggle-user_joined').click()
+      await page.getByTestId('group-toggle-system').click()
+      await page.getByTestId('event-toggle-__error__').click()
+      await page.getByTestId('error-codes').waitFor()
+      await fits(t, page, 'server event card, system events and error codes open')
+      const table = page.getByTestId('error-codes')
+      t.equal(await table.evaluate((el) => getComputedStyle(el.parentElement as HTMLElement).overflowX), 'auto', 'tables scroll inside their card')
+      await reachable(t, page, ['event-toggle-__error__', 'server-event-toggle-user_joined', 'send-echo', 'log-filter'])
+
+      await page.getByTestId('log-filter').fill('join')
+      await fits(t, page, 'log filtered')
+      t.same(errors, [], 'no uncaught errors in the page')
+    })
+  }
+
+  t.test('a broadcast another connection caused is never credited to the request', async (t) => {
+    const base = await listen(t, await buildApp())
+    const { page, errors } = await open(t, browser, `${base}/socket-docs`)
+    await connect(page, 0)
+    await page.getByTestId('add-connection').click()
+    const second = await connect(page, 1)
+
+    await page.getByTestId('conn-select-0').check()
+    await page.getByTestId('event-toggle-join').click()
+    await page.getByTestId('tryit-join').click()
+    await page.getByTestId('send-join').click()
+    const card = page.getByTestId('event-join')
+    const firstResult = card.getByTestId('result-join').first()
+    await firstResult.locator('[data-kind="reply"]').waitFor()
+    const firstId = await firstResult.getAttribute('data-request-id')
+
+    // Connection 2 joins the same room: connection 1 receives user_joined, a broadcast without id.
+    await page.getByTestId('conn-select-1').check()
+    await page.getByTestId('send-join').click()
+    const broadcast = card.getByTestId('related-join-frame')
+    await broadcast.waitFor()
+    await card.locator(`[data-testid="result-join"]:not([data-request-id="${firstId ?? ''}"]) [data-kind="reply"]`).waitFor()
+
+    const mine = card.locator(`[data-testid="result-join"][data-request-id="${firstId ?? ''}"]`)
+    t.match(await mine.innerText(), /via Connection 1/)
+    t.same(await mine.locator('[data-kind]').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-kind') ?? ''} ${e.getAttribute('data-event') ?? ''}`)),
+      ['reply joined'], 'connection 1\'s request shows only its reply, matched by id')
+    t.notMatch(await mine.innerText(), /user_joined/, 'the broadcast is not shown as its answer')
+    t.equal(await card.getByTestId('responses-join').locator('[data-kind="broadcast"], [data-kind="emit"]').count(), 0, 'no broadcast among the responses')
+
+    t.equal(await broadcast.count(), 1, 'the sender of the join gets no copy of its own broadcast')
+    t.equal(await broadcast.getAttribute('data-kind'), 'broadcast', 'labelled as the document declares it')
+    t.equal(await broadcast.getAttribute('data-event'), 'user_joined')
+    t.equal(await broadcast.getAttribute('data-conn'), 'Connection 1', 'with the connection that received it')
+    const text = await broadcast.innerText()
+    t.match(text, /BROADCAST[\s\S]*user_joined[\s\S]*on Connection 1/)
+    t.match(text, `"id": "${second}"`, 'it is about connection 2')
+    t.notMatch(text, /\d+\s*ms\b/, 'no latency is attributed to it')
+    t.same(errors, [], 'no uncaught errors in the page')
+  })
+
+  t.test('server → client events have cards with schema, room and the frames each connection received', async (t) => {
+    const app = await buildApp()
+    const base = await listen(t, app)
+    const doc = await (await fetch(`${base}/socket-docs/asyncapi.json`)).json() as { operations: Record<string, Record<string, any>> }
+    // What the document declares, read independently of the UI's own model.
+    const declared = new Set<string>()
+    for (const op of Object.values(doc.operations)) {
+      if (op.action !== 'receive' || op['x-socketspec-system'] === true) continue
+      for (const e of [...(op['x-socketspec-emits'] ?? []), ...(op['x-socketspec-broadcasts'] ?? [])]) declared.add(e.event)
+      if (op['x-socketspec-reply'] !== undefined) declared.add(op['x-socketspec-reply'].event)
+    }
+    t.ok(['echo_response', 'user_joined', 'joined', 'members'].every((e) => declared.has(e)))
+
+    const { page, errors } = await open(t, browser, `${base}/socket-docs`)
+    const group = page.getByTestId('group-server')
+    const cards = await group.locator('section.card').evaluateAll((els) => els.map((e) => (e.getAttribute('data-testid') ?? '').replace(/^server-event-/, '')))
+    t.same(cards.sort(), [...declared].sort(), 'every declared emit, broadcast and reply has a card')
+    t.equal(await page.getByTestId('event-members').count(), 1, 'the client event members keeps its own card…')
+    t.equal(await page.getByTestId('server-event-members').count(), 1, '…next to the card of its reply members')
+
+    await page.getByTestId('server-event-toggle-user_joined').click()
+    const userJoined = page.getByTestId('server-event-user_joined')
+    t.match(await userJoined.innerText(), /Tells the other members who joined\./, 'description')
+    t.equal(await page.getByTestId('server-event-kind-user_joined').innerText(), 'broadcast')
+    t.equal(await page.getByTestId('server-event-room-user_joined').innerText(), '{room}', 'room pattern')
+    t.equal(await page.getByTestId('server-event-caused-user_joined').innerText(), 'join')
+    const rows = await page.getByTestId('server-schema-user_joined').locator('tbody tr').evaluateAll((els) => els.map((e) => (e as HTMLElement).innerText.replace(/\s+/g, ' ').trim()))
+    t.same(rows, ['room string required', 'id string required', 'name string required'], 'schema table of the payload')
+
+    await page.getByTestId('server-event-toggle-joined').click()
+    t.match(await page.getByTestId('server-event-kind-joined').innerText(), /^reply/)
+    t.match(await page.getByTestId('server-schema-joined').innerText(), /members\s+array<string>\s+required/)
+    await page.getByTestId('server-event-toggle-echo_response').click()
+    t.match(await page.getByTestId('server-event-echo_response').innerText(), /The same text, and who sent it\./)
+
+    await connect(page, 0)
+    await page.getByTestId('add-connection').click()
+    await connect(page, 1)
+    await page.getByTestId('event-toggle-join').click()
+    await page.getByTestId('tryit-join').click()
+    for (const index of [0, 1]) {
+      await page.getByTestId(`conn-select-${index}`).check()
+      await page.getByTestId('send-join').click()
+      await page.getByTestId('result-join').first().locator('[data-kind="reply"]').waitFor()
+    }
+    await page.getByTestId('conn-select-0').check()
+    await page.getByTestId('event-toggle-echo').click()
+    await page.getByTestId('tryit-echo').click()
+    await page.getByTestId('send-echo').click()
+
+    const framesOf = async (event: string, count: number) => {
+      const frames = page.getByTestId(`server-frames-${event}-frame`)
+      await frames.nth(count - 1).waitFor()
+      return frames.evaluateAll((els) => els.map((e) => `${e.getAttribute('data-kind') ?? ''} ${e.getAttribute('data-conn') ?? ''}`))
+    }
+    t.same(await framesOf('user_joined', 1), ['broadcast Connection 1'], 'the broadcast, on the connection that received it')
+    t.equal(await page.getByTestId('server-frames-user_joined-counts').innerText(), 'Connection 1: 1')
+    t.equal(await page.getByTestId('server-event-count-user_joined').innerText(), '1 received', 'count in the card header')
+    t.same((await framesOf('joined', 2)).sort(), ['reply Connection 1', 'reply Connection 2'], 'each connection\'s reply')
+    t.match(await page.getByTestId('server-frames-joined-frame').first().innerText(), /answers join id ui-/, 'a reply names the request it answers')
+    t.same(await framesOf('echo_response', 1), ['emit Connection 1'])
+    t.same([...new Set(await page.getByTestId('server-frames-joined-frame').evaluateAll((els) => els.map((e) => e.getAttribute('data-event'))))], ['joined'], 'each card lists only its own event')
+
+    await page.getByTestId('server-frames-user_joined-clear').click()
+    t.equal(await page.getByTestId('server-frames-user_joined-frame').count(), 0, 'clear')
     t.same(errors, [], 'no uncaught errors in the page')
   })
 }

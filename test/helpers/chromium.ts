@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser } from 'playwright-core'
+import { chromium, type Browser, type Page } from 'playwright-core'
 
 /** The Debian chromium binary (never a downloaded one: `npx playwright install` is not used). */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -37,4 +37,49 @@ export function ensureUiBuilt (): void {
   if (existsSync(join(repoRoot, 'ui', 'dist', 'index.html'))) return
   const res = spawnSync(process.execPath, [join(repoRoot, 'ui', 'build.mjs')], { cwd: repoRoot, stdio: 'inherit' })
   if (res.status !== 0) throw new Error('node ui/build.mjs failed')
+}
+
+/** Width of the document against the viewport, and the elements that stick out on the right. */
+export interface WidthReport {
+  scrollWidth: number
+  innerWidth: number
+  /** Up to 5 unclipped elements whose right edge is past the viewport, as `tag.class[data-testid]`. */
+  offenders: string[]
+}
+
+/** Measures horizontal overflow: `scrollWidth <= innerWidth` means nothing widens the page. */
+export async function widthReport (page: Page): Promise<WidthReport> {
+  return page.evaluate(() => {
+    const innerWidth = window.innerWidth
+    const describe = (el: Element) => `${el.tagName.toLowerCase()}${el.classList.length > 0 ? '.' + Array.from(el.classList).join('.') : ''}${el.getAttribute('data-testid') === null ? '' : `[${el.getAttribute('data-testid') as string}]`}`
+    // Inside a scrolling or clipping ancestor an element may be wider than the viewport: that ancestor is what counts.
+    const clipped = (el: Element) => {
+      for (let p = el.parentElement; p !== null && p !== document.body; p = p.parentElement) {
+        if (getComputedStyle(p).overflowX !== 'visible') return true
+      }
+      return false
+    }
+    const offenders: string[] = []
+    for (const el of Array.from(document.body.querySelectorAll('*'))) {
+      const r = el.getBoundingClientRect()
+      if (r.width > 0 && r.right > innerWidth + 0.5 && !clipped(el)) offenders.push(`${describe(el)} right=${Math.round(r.right)}`)
+      if (offenders.length === 5) break
+    }
+    return { scrollWidth: document.documentElement.scrollWidth, innerWidth, offenders }
+  })
+}
+
+/** Visible controls (buttons, inputs, textareas, links) lying partly outside the viewport horizontally. */
+export async function controlsOutsideViewport (page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const out: string[] = []
+    for (const el of Array.from(document.querySelectorAll('button, input, textarea, select, a[href]'))) {
+      const r = el.getBoundingClientRect()
+      if (r.width === 0 || r.height === 0) continue
+      if (r.left < -0.5 || r.right > window.innerWidth + 0.5) {
+        out.push(`${el.tagName.toLowerCase()}[${el.getAttribute('data-testid') ?? el.textContent ?? ''}] ${Math.round(r.left)}..${Math.round(r.right)}`)
+      }
+    }
+    return out
+  })
 }

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto'
+import { connect, type Socket } from 'node:net'
 import WebSocket from 'ws'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
@@ -76,4 +78,49 @@ export function open (t: Test, url: string, options: WebSocket.ClientOptions & {
     })
     ws.once('error', reject)
   })
+}
+
+/** A masked client → server frame (RFC 6455 §5.2); opcode 1 is text, 2 binary. */
+export function clientFrame (data: string | Buffer, opcode = 1): Buffer {
+  const payload = typeof data === 'string' ? Buffer.from(data) : data
+  const n = payload.length
+  const header = Buffer.alloc(n < 126 ? 2 : n < 65536 ? 4 : 10)
+  header[0] = 0x80 | opcode
+  if (n < 126) {
+    header[1] = 0x80 | n
+  } else if (n < 65536) {
+    header[1] = 0x80 | 126
+    header.writeUInt16BE(n, 2)
+  } else {
+    header[1] = 0x80 | 127
+    header.writeBigUInt64BE(BigInt(n), 2)
+  }
+  const mask = randomBytes(4)
+  const masked = Buffer.allocUnsafe(n)
+  for (let i = 0; i < n; i++) masked[i] = payload[i] ^ mask[i & 3]
+  return Buffer.concat([header, mask, masked])
+}
+
+/**
+ * A raw TCP WebSocket client that completes the handshake and then never
+ * reads again (a frozen consumer): what the server writes piles up in the
+ * kernel buffers, then in the server. Write `clientFrame(...)`s to it.
+ */
+export async function nonReadingClient (t: Test, url: string): Promise<Socket> {
+  const { hostname, port, pathname, search } = new URL(url)
+  const socket = connect(Number(port), hostname)
+  t.teardown(() => { socket.destroy() })
+  socket.on('error', () => {})
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject)
+    socket.once('connect', () => resolve())
+  })
+  socket.write(`GET ${pathname}${search} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`)
+  const head = await new Promise<string>(resolve => socket.once('data', (chunk: Buffer) => {
+    socket.pause()
+    resolve(chunk.toString('latin1'))
+  }))
+  if (!head.startsWith('HTTP/1.1 101')) throw new Error('handshake refused: ' + head.split('\r\n')[0])
+  return socket
 }

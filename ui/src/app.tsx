@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks'
 import { Connections } from './components/connections.js'
 import { EventCard } from './components/event-card.js'
 import { FrameLog } from './components/frame-log.js'
+import { ServerEventCard } from './components/server-event-card.js'
 import { StatusBar } from './components/status-bar.js'
 import { SystemEvents } from './components/system-events.js'
 import { buildModel, groupByTag, wsUrlFor, type ApiModel } from './model.js'
@@ -54,6 +55,15 @@ function Docs ({ model }: { model: ApiModel }) {
               {g.events.map((ev) => <EventCard key={ev.name} ev={ev} model={model} store={store} group={g.tag} />)}
             </section>
           ))}
+          {model.serverEvents.length > 0 && (
+            <section class='group server-events' data-testid='group-server'>
+              <h2 class='group-title'>
+                Server → client
+                <span class='muted group-desc'>declared emits, broadcasts and replies, with the frames each connection received</span>
+              </h2>
+              {model.serverEvents.map((ev) => <ServerEventCard key={ev.name} ev={ev} model={model} store={store} />)}
+            </section>
+          )}
           <SystemEvents model={model} store={store} />
         </main>
         <aside class='side' aria-label='Connections and log'>

@@ -25,6 +25,22 @@ export interface EventInfo {
   reply?: OutboundInfo
 }
 
+export type OutboundKind = 'emit' | 'broadcast' | 'reply'
+
+/** A server → client event an app event declares (`emits`, `broadcasts`, `reply`): it gets a card of its own. */
+export interface ServerEventInfo {
+  name: string
+  /** How the document declares it, in this order: emit, broadcast, reply. */
+  kinds: OutboundKind[]
+  summary?: string
+  description?: string
+  /** Broadcast room patterns, e.g. `{room}`. */
+  rooms: string[]
+  /** The client events that cause it. */
+  triggeredBy: string[]
+  schema?: Schema
+}
+
 export interface ErrorCodeInfo { code: string, message?: string, description?: string, close?: number }
 
 export interface ApiModel {
@@ -36,6 +52,8 @@ export interface ApiModel {
   auth?: string
   tagDescriptions: Record<string, string>
   events: EventInfo[]
+  /** Server → client events of the app (not the protocol's system events). */
+  serverEvents: ServerEventInfo[]
   systemEvents: EventInfo[]
   errorCodes: ErrorCodeInfo[]
   rateLimit?: { rate: number, capacity: number }
@@ -53,6 +71,9 @@ function payloadOf (message: Json | undefined, resolve: Resolver): Schema | unde
   return resolved === undefined || Object.keys(resolved).filter((k) => k !== 'description').length === 0 ? undefined : resolved
 }
 
+const KIND_ORDER: OutboundKind[] = ['emit', 'broadcast', 'reply']
+const strings = (v: unknown): string[] => typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []
+
 const tagNames = (tags: unknown): string[] => Array.isArray(tags) ? tags.map((t: any) => t?.name).filter((n) => typeof n === 'string') : []
 
 /** Turns the AsyncAPI 3 document served next to the page into what the UI renders. */
@@ -68,16 +89,33 @@ export function buildModel (doc: Json): ApiModel {
 
   const events: EventInfo[] = []
   const systemEvents: EventInfo[] = []
+  const serverEvents = new Map<string, ServerEventInfo>()
+  /** Merges what one place of the document says about a server → client event into its card. */
+  const serverEvent = (name: unknown, msg: Json | undefined, kinds: string[], from: string[], rooms: string[], summary?: string) => {
+    if (typeof name !== 'string' || name === '__error__') return
+    let info = serverEvents.get(name)
+    if (info === undefined) serverEvents.set(name, info = { name, kinds: [], rooms: [], triggeredBy: [] })
+    info.summary ??= summary
+    info.description ??= msg?.description
+    info.schema ??= payloadOf(msg, resolve)
+    for (const k of kinds as OutboundKind[]) if (KIND_ORDER.includes(k) && !info.kinds.includes(k)) info.kinds.push(k)
+    info.kinds.sort((a, b) => KIND_ORDER.indexOf(a) - KIND_ORDER.indexOf(b))
+    for (const r of [...rooms, ...strings(msg?.['x-socketspec-room'])]) if (!info.rooms.includes(r)) info.rooms.push(r)
+    for (const f of from) if (!info.triggeredBy.includes(f)) info.triggeredBy.push(f)
+  }
   let errorCodes: ErrorCodeInfo[] = []
   for (const op of Object.values<Json>(doc.operations ?? {})) {
     const msg = message(op.messages?.[0])
     if (msg === undefined) continue
     const name: string = msg.name ?? op.title ?? 'event'
     let reply: OutboundInfo | undefined
-    if (op['x-socketspec-reply'] !== undefined) reply = outbound(op['x-socketspec-reply'])
-    else if (Array.isArray(op.reply?.messages)) {
-      const r = op.reply.messages.map(message).find((m: Json | undefined) => m !== undefined && m.name !== '__error__')
-      if (r !== undefined) reply = { event: r.name, description: r.description, schema: payloadOf(r, resolve) }
+    let replyMessage: Json | undefined
+    if (op['x-socketspec-reply'] !== undefined) {
+      reply = outbound(op['x-socketspec-reply'])
+      replyMessage = message(op['x-socketspec-reply'].message)
+    } else if (Array.isArray(op.reply?.messages)) {
+      replyMessage = op.reply.messages.map(message).find((m: Json | undefined) => m !== undefined && m.name !== '__error__')
+      if (replyMessage !== undefined) reply = { event: replyMessage.name, description: replyMessage.description, schema: payloadOf(replyMessage, resolve) }
     }
     const info: EventInfo = {
       name,
@@ -94,6 +132,14 @@ export function buildModel (doc: Json): ApiModel {
       emits: (op['x-socketspec-emits'] ?? []).map(outbound),
       broadcasts: (op['x-socketspec-broadcasts'] ?? []).map(outbound),
       reply
+    }
+    if (!info.system && info.direction === 'out') {
+      // A `send` operation of the app: an emitted or broadcast event.
+      serverEvent(name, msg, strings(op['x-socketspec-kind']), strings(op['x-socketspec-triggered-by']), strings(op['x-socketspec-room']), op.summary)
+    } else if (!info.system) {
+      for (const e of op['x-socketspec-emits'] ?? []) serverEvent(e.event ?? message(e.message)?.name, message(e.message), ['emit'], [name], [])
+      for (const b of op['x-socketspec-broadcasts'] ?? []) serverEvent(b.event ?? message(b.message)?.name, message(b.message), ['broadcast'], [name], strings(b.room))
+      if (reply !== undefined) serverEvent(reply.event, replyMessage, ['reply'], [name], [])
     }
     if (info.system) {
       systemEvents.push(info)
@@ -117,6 +163,7 @@ export function buildModel (doc: Json): ApiModel {
     auth: doc.info?.['x-socketspec-auth'],
     tagDescriptions,
     events,
+    serverEvents: [...serverEvents.values()],
     systemEvents,
     errorCodes,
     rateLimit: channel['x-socketspec-rate-limit'],

@@ -25,8 +25,21 @@ export interface Frame {
   text: string
 }
 
-/** reply/error: matched by id; emit: a declared emit/broadcast without id, received on the same connection soon after. */
-export interface Answer { ts: number, event: string, payload: unknown, kind: 'reply' | 'emit' | 'error' }
+/** A frame carrying the id of a request sent from this page: its reply or an `__error__`. */
+export interface Answer { ts: number, event: string, payload: unknown, kind: 'reply' | 'error' }
+
+/** A server → client frame of one event, as received on one connection. */
+export interface Received {
+  seq: number
+  ts: number
+  connKey: number
+  connLabel: string
+  event: string
+  id?: string
+  payload: unknown
+  /** The event of the request from this page whose id it carries, if any. */
+  answers?: string
+}
 
 /** One "Send" from a card and what came back for its id. */
 export interface SendResult {
@@ -34,9 +47,7 @@ export interface SendResult {
   connKey: number
   connLabel: string
   sentAt: number
-  /** Declared emits/broadcasts not received yet (they carry no id). */
-  expecting: string[]
-  /** The event declares a reply. */
+  /** The event declares a reply, not received yet. */
   awaitsReply: boolean
   payload: unknown
   status: 'sent' | 'answered' | 'error' | 'failed'
@@ -46,7 +57,7 @@ export interface SendResult {
 
 const MAX_FRAMES = 500
 const MAX_RESULTS = 10
-const EMIT_WINDOW_MS = 10_000
+const MAX_RECEIVED = 20
 // Subprotocol entries must be RFC 7230 tokens; other tokens go in the query string.
 const TOKEN_CHARS = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
@@ -57,16 +68,23 @@ function newRequestId (): string {
   return `ui-${Date.now().toString(36)}-${idCounter}-${Math.random().toString(36).slice(2, 8)}`
 }
 
-/** Connections, the frame log and the per-card results; components subscribe to changes. */
+/**
+ * Connections, the frame log, the per-card results and the received frames per event;
+ * components subscribe to changes. Answers are matched by `id` only: emits and broadcasts
+ * carry none, so they are kept per event and never credited to a request.
+ */
 export class Store {
   url = ''
   conns: Conn[] = []
   activeKey = 0
   frames: Frame[] = []
   results = new Map<string, SendResult[]>()
-  private pending = new Map<string, SendResult>()
-  /** Newest first; candidates for id-less emits. */
-  private recent: SendResult[] = []
+  /** Server → client frames by event name, newest first. */
+  received = new Map<string, Received[]>()
+  /** How many frames of each event each connection (by label) received. */
+  receivedCounts = new Map<string, Map<string, number>>()
+  /** Requests sent from this page by id, with the event they were sent as. */
+  private pending = new Map<string, { result: SendResult, event: string }>()
   private listeners = new Set<() => void>()
   private scheduled = false
   private seq = 0
@@ -160,10 +178,10 @@ export class Store {
       const closeInfo = `${e.code}${e.reason === '' ? '' : ' ' + e.reason}`
       this.update(key, { state: 'disconnected', ws: undefined, closeInfo })
       this.log(conn, 'info', `closed ${closeInfo}`)
-      for (const r of this.recent) {
-        if (r.connKey === key && r.status === 'sent' && (r.awaitsReply || r.expecting.length > 0)) {
-          r.note = `The connection closed (${closeInfo}) before an answer arrived.`
-          r.expecting = []
+      for (const { result } of this.pending.values()) {
+        if (result.connKey === key && result.status === 'sent' && result.awaitsReply) {
+          result.note = `The connection closed (${closeInfo}) before the reply arrived.`
+          result.awaitsReply = false
         }
       }
     }
@@ -185,25 +203,23 @@ export class Store {
     try { msg = JSON.parse(data) } catch { msg = undefined }
     const event = typeof msg?.event === 'string' ? msg.event : undefined
     const id = typeof msg?.id === 'string' ? msg.id : undefined
+    const seq = this.seq
     this.log(conn, 'in', data, event, id)
     if (event === '__ping__') this.sendRaw(conn, { event: '__pong__', payload: {} })
     if (event === '__connect__') this.update(conn.key, { connectionId: msg.payload?.connection_id })
     if (event === undefined) return
-    const byId = id === undefined ? undefined : this.pending.get(id)
-    if (byId !== undefined) {
+    const pending = id === undefined ? undefined : this.pending.get(id)
+    const request = pending?.result.connKey === conn.key ? pending : undefined
+    const list = [{ seq, ts: Date.now(), connKey: conn.key, connLabel: conn.label, event, id, payload: msg.payload, answers: request?.event }, ...(this.received.get(event) ?? [])]
+    this.received.set(event, list.slice(0, MAX_RECEIVED))
+    let counts = this.receivedCounts.get(event)
+    if (counts === undefined) this.receivedCounts.set(event, counts = new Map())
+    counts.set(conn.label, (counts.get(conn.label) ?? 0) + 1)
+    // Only a frame carrying the request's id answers it (its reply or an __error__).
+    if (request !== undefined) {
       const error = event === '__error__'
-      this.answer(byId, { ts: Date.now(), event, payload: msg.payload, kind: error ? 'error' : 'reply' })
-      if (error) byId.expecting = []
-      byId.awaitsReply = false
-      return
-    }
-    if (id !== undefined) return
-    // Emits carry no id: give the frame to the newest send on this connection that declared it.
-    const now = Date.now()
-    const target = this.recent.find((r) => r.connKey === conn.key && now - r.sentAt < EMIT_WINDOW_MS && r.expecting.includes(event))
-    if (target !== undefined) {
-      target.expecting = target.expecting.filter((e, i) => i !== target.expecting.indexOf(event))
-      this.answer(target, { ts: now, event, payload: msg.payload, kind: 'emit' })
+      this.answer(request.result, { ts: Date.now(), event, payload: msg.payload, kind: error ? 'error' : 'reply' })
+      request.result.awaitsReply = false
     }
   }
 
@@ -221,21 +237,17 @@ export class Store {
     return true
   }
 
-  /**
-   * Sends `event` with a fresh id through the active connection and tracks, for its card,
-   * the frames carrying that id and the declared `expects` (emits/broadcasts) that follow.
-   */
-  send (event: string, payload: unknown, expects: string[] = [], awaitsReply = false): SendResult {
+  /** Sends `event` with a fresh id through the active connection; frames carrying that id are its answers. */
+  send (event: string, payload: unknown, awaitsReply = false): SendResult {
     const conn = this.active
     const id = newRequestId()
-    const result: SendResult = { id, connKey: conn?.key ?? -1, connLabel: conn?.label ?? '', sentAt: Date.now(), payload, status: 'sent', answers: [], expecting: [...expects], awaitsReply }
+    const result: SendResult = { id, connKey: conn?.key ?? -1, connLabel: conn?.label ?? '', sentAt: Date.now(), payload, status: 'sent', answers: [], awaitsReply }
     if (conn === undefined || !this.sendRaw(conn, { event, payload, id })) {
       result.status = 'failed'
       result.note = 'Not connected: connect first.'
-      result.expecting = []
+      result.awaitsReply = false
     } else {
-      this.pending.set(id, result)
-      this.recent = [result, ...this.recent].slice(0, 50)
+      this.pending.set(id, { result, event })
     }
     const list = [result, ...(this.results.get(event) ?? [])]
     for (const dropped of list.splice(MAX_RESULTS)) this.forget(dropped)
@@ -246,12 +258,17 @@ export class Store {
 
   private forget (result: SendResult) {
     this.pending.delete(result.id)
-    this.recent = this.recent.filter((r) => r !== result)
   }
 
   clearResults (event: string) {
     for (const r of this.results.get(event) ?? []) this.forget(r)
     this.results.delete(event)
+    this.notify()
+  }
+
+  clearReceived (event: string) {
+    this.received.delete(event)
+    this.receivedCounts.delete(event)
     this.notify()
   }
 }

@@ -1,7 +1,9 @@
 import { useState } from 'preact/hooks'
 import type { ApiModel, EventInfo, OutboundInfo } from '../model.js'
+import { domId, serverCardId } from '../format.js'
 import { exampleFor } from '../schema.js'
 import type { SendResult, Store } from '../store.js'
+import { ReceivedFrames, type Declared } from './received-frames.js'
 import { SchemaTable } from './schema-table.js'
 
 interface Props {
@@ -12,15 +14,16 @@ interface Props {
   group: string
 }
 
-const domId = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, '_')
+const OUTBOUND_KIND = { reply: 'reply', emits: 'emit', broadcasts: 'broadcast' } as const
 
 function Outbound ({ kind, out, model, ev }: { kind: 'reply' | 'emits' | 'broadcasts', out: OutboundInfo, model: ApiModel, ev: EventInfo }) {
   return (
     <div class='outbound' data-testid={`${kind}-${ev.name}-${out.event}`}>
       <div class='outbound-head'>
-        <span class='badge out'>{kind === 'reply' ? 'REPLY' : kind === 'emits' ? 'EMIT' : 'BROADCAST'}</span>
+        <span class={`badge ${OUTBOUND_KIND[kind]}`}>{OUTBOUND_KIND[kind].toUpperCase()}</span>
         <code class='event-name'>{out.event}</code>
         {out.room !== undefined && <span class='room'>to room <code>{out.room}</code></span>}
+        <a class='see-card' href={`#${serverCardId(out.event)}`} title={`The card of ${out.event}, with the frames each connection received`}>card ↓</a>
       </div>
       {out.description !== undefined && <p class='description'>{out.description}</p>}
       <SchemaTable schema={out.schema} resolve={model.resolve} testid={`schema-${ev.name}-${kind}-${out.event}`} />
@@ -28,11 +31,17 @@ function Outbound ({ kind, out, model, ev }: { kind: 'reply' | 'emits' | 'broadc
   )
 }
 
-function waitingText (ev: EventInfo): string {
-  if (ev.reply !== undefined) return `waiting for ${ev.reply.event}…`
-  if (ev.emits.length + ev.broadcasts.length > 0) return 'sent; waiting for emitted events…'
+function waitingText (ev: EventInfo, result: SendResult): string {
+  if (result.awaitsReply && ev.reply !== undefined) return `waiting for ${ev.reply.event}…`
+  if (ev.reply !== undefined) return 'no reply yet'
   return 'sent (no reply declared)'
 }
+
+/** The emits and broadcasts an event declares, as ReceivedFrames labels them. */
+export const declaredOutbound = (ev: EventInfo): Declared[] => [
+  ...ev.emits.map((o) => ({ event: o.event, kind: 'emit', room: o.room })),
+  ...ev.broadcasts.map((o) => ({ event: o.event, kind: 'broadcast', room: o.room }))
+]
 
 function ResultView ({ result, ev }: { result: SendResult, ev: EventInfo }) {
   return (
@@ -40,14 +49,14 @@ function ResultView ({ result, ev }: { result: SendResult, ev: EventInfo }) {
       <div class='result-head'>
         <span class='muted'>{new Date(result.sentAt).toLocaleTimeString()}</span>
         <span>via {result.connLabel || '–'}</span>
-        <code class='muted'>id {result.id}</code>
-        {result.status === 'sent' && result.note === undefined && <span class='muted'>{waitingText(ev)}</span>}
+        <code class='muted request-id'>id {result.id}</code>
+        {result.status === 'sent' && result.note === undefined && <span class='muted'>{waitingText(ev, result)}</span>}
       </div>
       {result.note !== undefined && <p class='error-text' data-testid={`note-${ev.name}`}>{result.note}</p>}
       {result.answers.map((a, i) => (
         <div key={i} class={`answer ${a.kind}`} data-testid={`${a.kind}-${ev.name}`} data-kind={a.kind} data-event={a.event}>
           <div class='answer-head'>
-            <span class={`badge ${a.kind}`} title={a.kind === 'emit' ? 'declared emit, received after this send (emits carry no id)' : 'matched by id'}>{a.kind.toUpperCase()}</span>
+            <span class={`badge ${a.kind}`} title='matched by id'>{a.kind.toUpperCase()}</span>
             <code>{a.event}</code>
             {a.kind === 'error' && <code class='error-code'>{(a.payload as any)?.code}</code>}
             <span class='muted'>{a.ts - result.sentAt} ms</span>
@@ -77,7 +86,7 @@ function TryItOut ({ ev, model, store }: { ev: EventInfo, model: ApiModel, store
       return
     }
     setJsonError(undefined)
-    store.send(ev.name, payload, [...ev.emits, ...ev.broadcasts].map((o) => o.event), ev.reply !== undefined)
+    store.send(ev.name, payload, ev.reply !== undefined)
   }
 
   const editorId = `editor-${domId(ev.name)}`
@@ -184,6 +193,18 @@ export function EventCard ({ ev, model, store, group }: Props) {
               </div>
               {trying && <TryItOut ev={ev} model={model} store={store} />}
             </div>
+          )}
+          {canSend && ev.emits.length + ev.broadcasts.length > 0 && (
+            <ReceivedFrames
+              store={store}
+              declared={declaredOutbound(ev)}
+              title='Emits and broadcasts received'
+              hint='They carry no id, so they are not matched to a request: each shows the connection that received it.'
+              testid={`related-${ev.name}`}
+            />
+          )}
+          {!canSend && (
+            <ReceivedFrames store={store} declared={[{ event: ev.name, kind: 'received' }]} title='Received' testid={`received-${ev.name}`} />
           )}
         </div>
       )}

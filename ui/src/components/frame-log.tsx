@@ -1,32 +1,23 @@
 import { useState } from 'preact/hooks'
+import { clockTime, prettyText } from '../format.js'
 import type { Frame, Store } from '../store.js'
 
 const HEARTBEATS = new Set(['__ping__', '__pong__'])
 const ARROW: Record<Frame['dir'], string> = { in: '↓', out: '↑', info: '•' }
 const DIR_LABEL: Record<Frame['dir'], string> = { in: 'received', out: 'sent', info: 'info' }
 
-function time (ts: number): string {
-  const d = new Date(ts)
-  const pad = (n: number, w = 2) => String(n).padStart(w, '0')
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`
-}
-
-function pretty (text: string): string {
-  try { return JSON.stringify(JSON.parse(text), null, 2) } catch { return text }
-}
-
 function FrameRow ({ frame }: { frame: Frame }) {
   const [open, setOpen] = useState(false)
   return (
     <li class={`frame ${frame.dir}`} data-testid='log-frame' data-dir={frame.dir} data-event={frame.event ?? ''} data-conn={frame.connLabel}>
       <button type='button' class='frame-head' aria-expanded={open} onClick={() => setOpen(!open)}>
-        <span class='ts'>{time(frame.ts)}</span>
+        <span class='ts'>{clockTime(frame.ts)}</span>
         <span class={`arrow ${frame.dir}`} title={DIR_LABEL[frame.dir]}>{ARROW[frame.dir]}<span class='sr-only'>{DIR_LABEL[frame.dir]}</span></span>
         <span class='who'>{frame.connLabel.replace('Connection ', '#')}</span>
         <span class='ev'>{frame.event ?? (frame.dir === 'info' ? frame.text : '')}</span>
         {frame.dir !== 'info' && <span class='preview'>{frame.text}</span>}
       </button>
-      {open && frame.dir !== 'info' && <pre class='json'>{pretty(frame.text)}</pre>}
+      {open && frame.dir !== 'info' && <pre class='json'>{prettyText(frame.text)}</pre>}
     </li>
   )
 }

@@ -14,23 +14,25 @@ export function SchemaTable ({ schema, resolve, testid, caption }: Props) {
     return <p class='muted' data-testid={testid}>No schema: any JSON value.</p>
   }
   return (
-    <table class='schema' data-testid={testid}>
-      {caption !== undefined && <caption>{caption}</caption>}
-      <thead>
-        <tr><th scope='col'>Name</th><th scope='col'>Type</th><th scope='col'>Required</th><th scope='col'>Description</th></tr>
-      </thead>
-      <tbody>
-        {rows.map((row) => (
-          <tr key={row.path} data-path={row.path}>
-            <td class='name' style={{ paddingLeft: `${0.6 + row.depth * 1.1}rem` }}>
-              <code>{row.path}</code>
-            </td>
-            <td class='type'><code>{row.type}</code></td>
-            <td class={row.required ? 'req yes' : 'req'}>{row.required ? 'required' : 'optional'}</td>
-            <td class='desc'>{row.description}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <div class='table-scroll'>
+      <table class='schema' data-testid={testid}>
+        {caption !== undefined && <caption>{caption}</caption>}
+        <thead>
+          <tr><th scope='col'>Name</th><th scope='col'>Type</th><th scope='col'>Required</th><th scope='col'>Description</th></tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <tr key={row.path} data-path={row.path}>
+              <td class='name' style={{ paddingLeft: `${0.6 + row.depth * 1.1}rem` }}>
+                <code>{row.path}</code>
+              </td>
+              <td class='type'><code>{row.type}</code></td>
+              <td class={row.required ? 'req yes' : 'req'}>{row.required ? 'required' : 'optional'}</td>
+              <td class='desc'>{row.description}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   )
 }

@@ -12,7 +12,7 @@ export function StatusBar ({ store }: { store: Store }) {
       <strong data-testid='status-state'>{stateLabel(conn)}</strong>
       <span class='muted'>{conn?.label}</span>
       {conn?.connectionId !== undefined && state === 'open' && (
-        <span>connection id <code data-testid='status-connection-id'>{conn.connectionId}</code></span>
+        <span class='status-id'>connection id <code data-testid='status-connection-id'>{conn.connectionId}</code></span>
       )}
       {conn?.closeInfo !== undefined && state === 'disconnected' && <span class='muted'>last close {conn.closeInfo}</span>}
       <span class='spacer' />

@@ -20,15 +20,17 @@ export function SystemEvents ({ model, store }: { model: ApiModel, store: Store 
         <>
           {model.systemEvents.map((ev) => <EventCard key={ev.name} ev={ev} model={model} store={store} group='system' />)}
           {model.errorCodes.length > 0 && (
-            <table class='schema codes' data-testid='error-codes'>
-              <caption>Error codes (<code>__error__</code> payload <code>code</code>)</caption>
-              <thead><tr><th scope='col'>Code</th><th scope='col'>Closes</th><th scope='col'>When</th></tr></thead>
-              <tbody>
-                {model.errorCodes.map((c) => (
-                  <tr key={c.code}><td><code>{c.code}</code></td><td>{c.close ?? 'stays open'}</td><td>{c.description}</td></tr>
-                ))}
-              </tbody>
-            </table>
+            <div class='table-scroll codes'>
+              <table class='schema codes' data-testid='error-codes'>
+                <caption>Error codes (<code>__error__</code> payload <code>code</code>)</caption>
+                <thead><tr><th scope='col'>Code</th><th scope='col'>Closes</th><th scope='col'>When</th></tr></thead>
+                <tbody>
+                  {model.errorCodes.map((c) => (
+                    <tr key={c.code}><td><code>{c.code}</code></td><td>{c.close ?? 'stays open'}</td><td>{c.description}</td></tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           )}
         </>
       )}
