@@ -281,3 +281,17 @@ t.test('errors never crash: throwing hooks and non-Error throws', async (t) => {
   await t.rejects(conn.request('str', {}), { code: 'HANDLER_ERROR' })
   await t.rejects(conn.request('str', {}), { code: 'HANDLER_ERROR' }, 'still open and answering')
 })
+
+t.test('payload schemas: extra fields pass unless additionalProperties is false; defaults apply; no coercion', async (t) => {
+  const app = await build(t)
+  app.socket.on('open_shape', { payload: Type.Object({ text: Type.String() }), reply: { event: 'seen' } }, (_c, p) => ({ got: p }))
+  app.socket.on('closed_shape', { payload: Type.Object({ text: Type.String() }, { additionalProperties: false }), reply: { event: 'seen' } }, (_c, p) => ({ got: p }))
+  app.socket.on('defaults', { payload: Type.Object({ name: Type.String({ default: 'world' }), n: Type.Number() }), reply: { event: 'seen' } }, (_c, p) => ({ got: p }))
+  const conn = await client(t, app).connect()
+  t.same((await conn.request('open_shape', { text: 'a', extra: 1 })).payload, { got: { text: 'a', extra: 1 } }, 'extra fields reach the handler')
+  const err = await conn.request('closed_shape', { text: 'a', extra: 1 }).catch(e => e)
+  t.equal(err.code, 'VALIDATION_ERROR')
+  t.match(err.details.errors[0], { keyword: 'additionalProperties', path: '/extra' })
+  t.same((await conn.request('defaults', { n: 1 })).payload, { got: { name: 'world', n: 1 } })
+  t.match(await conn.request('defaults', { n: '1' }).catch(e => e), { code: 'VALIDATION_ERROR' }, '"1" is not coerced to a number')
+})
