@@ -3,6 +3,7 @@ import type { Connection, RoomTarget } from './connection.js'
 import type { ConnectHook, DisconnectHook, Engine, ErrorHook, Middleware } from './engine.js'
 import { FST_SOCKETSPEC_ALREADY_STARTED, FST_SOCKETSPEC_INVALID_HOOK, FST_SOCKETSPEC_NOT_READY } from './errors.js'
 import { buildAsyncApi } from './asyncapi.js'
+import { appPackage } from './app-package.js'
 import { kEngine, kInject } from './symbols.js'
 import type { BroadcastDeclaration, ConnectionFor, EmitDeclaration, EventOptions, HandlerContext, OutboundMap, PayloadOf, ReplyDeclaration, ReplyValue, SocketStats } from './types.js'
 import type { BackendStats } from './backends/types.js'
@@ -209,9 +210,10 @@ export class SocketApp {
     if (!e.started) throw new FST_SOCKETSPEC_NOT_READY('asyncapi()')
     if (this.document === null) {
       const o = e.opts
+      const pkg = o.title === undefined || o.version === undefined ? appPackage() : {}
       this.document = buildAsyncApi({
-        title: o.title,
-        version: o.version,
+        title: o.title ?? pkg.name,
+        version: o.version ?? pkg.version,
         path: o.path,
         namespace: o.namespace,
         events: e.registry.definitions(),

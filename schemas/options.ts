@@ -45,8 +45,8 @@ export const OptionsSchema = Type.Object({
   authTimeout: Type.Number({ exclusiveMinimum: 0, default: 10, description: 'Seconds the auth backend gets to answer at connect; then AUTH_ERROR and close 4001.' }),
   shutdownTimeout: Type.Number({ minimum: 0, default: 5, description: 'Seconds in-flight handlers get on fastify.close().' }),
   outboundValidation: Type.Union([Type.Literal('always'), Type.Literal('never')], { default: 'always', description: "Check outbound payloads of declared events against their schema before serializing them ('always'; a mismatch throws OUTBOUND_VALIDATION_ERROR and nothing is sent), or skip the check ('never')." }),
-  title: Type.Optional(Type.String({ description: 'Title of the AsyncAPI document (defaults to the package name).' })),
-  version: Type.Optional(Type.String({ description: 'Version of the AsyncAPI document.' }))
+  title: Type.Optional(Type.String({ description: "Title of the AsyncAPI document (default: the name in the app's package.json, the nearest one above the working directory)." })),
+  version: Type.Optional(Type.String({ description: "Version of the AsyncAPI document (default: the app's package.json version)." }))
 }, { additionalProperties: false })
 
 /** Options after validation and defaults, as the schema describes them. */
