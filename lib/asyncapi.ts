@@ -69,7 +69,7 @@ function systemPayload (name: SystemEventName, spec: SystemEventSpec): Json {
     properties.code = {
       description: properties.code.description,
       anyOf: [
-        { type: 'string', enum: Object.keys(WIRE_ERRORS).sort(), description: 'Wire error codes.' },
+        { title: 'WireErrorCode', type: 'string', enum: Object.keys(WIRE_ERRORS).sort(), description: 'Wire error codes.' },
         { type: 'string', description: 'Application-defined code (SocketError).' }
       ]
     }

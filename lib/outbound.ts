@@ -22,7 +22,7 @@ const WS_CLOSED = 3
 const OPEN = 1
 /** How long a peer gets to complete the close handshake before the socket is destroyed. */
 export const CLOSE_GRACE_MS = 2000
-/** A client over the cap must have taken some of its backlog within this long, or it is a slow consumer. */
+/** A client over the cap must take at least maxBufferedBytes of its backlog per this long, or it is a slow consumer. */
 export const DRAIN_GRACE_MS = 1000
 
 /** The fields of a ws WebSocket this module relies on. */
@@ -93,9 +93,9 @@ export interface OutboundOwner {
  * them) the client's unsent bytes are compared with `maxBufferedBytes`; a
  * client above it is a slow consumer when its backlog grows at a later flush
  * (it does not take what it is sent: a client sending junk it never reads the
- * answers of is closed on the next tick) or has not shrunk after
- * DRAIN_GRACE_MS. A client that reads a large one-tick burst drains it and
- * stays. Every frame counts, error frames included.
+ * answers of is closed on the next tick) or has not shrunk by at least
+ * `maxBufferedBytes` per DRAIN_GRACE_MS. A client that reads a large one-tick
+ * burst drains it and stays. Every frame counts, error frames included.
  */
 export class Outbound {
   constructor (private readonly owner: OutboundOwner) {}
@@ -193,7 +193,8 @@ export class Outbound {
       const unsent = unsentBytes(conn[kSocket])
       if (unsent <= this.owner.maxBufferedBytes) {
         conn[kOverCap] = null
-      } else if (unsent < watch.bytes) {
+      } else if (watch.bytes - unsent >= this.owner.maxBufferedBytes) {
+        // it took at least maxBufferedBytes since the last look: a reader working through a burst
         watch.bytes = unsent
         this.#watch(conn, watch)
       } else {

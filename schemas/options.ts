@@ -41,7 +41,7 @@ export const OptionsSchema = Type.Object({
   session: Type.Optional(SessionOptionsSchema),
   rooms: Type.Array(StaticRoomSchema, { default: [], description: 'Static rooms, which always exist.' }),
   maxConnections: Type.Optional(Type.Integer({ minimum: 1, description: 'Connections per process; more are refused with HTTP 503 before the upgrade.' })),
-  maxBufferedBytes: Type.Integer({ minimum: 1024, default: 1048576, description: 'Outbound bytes queued for one client before it is closed 4009.' }),
+  maxBufferedBytes: Type.Integer({ minimum: 1024, default: 1048576, description: 'Slow-consumer limit: a client whose unsent bytes are above this after a flush and then grow, or shrink by less than this per second, is closed 4009.' }),
   authTimeout: Type.Number({ exclusiveMinimum: 0, default: 10, description: 'Seconds the auth backend gets to answer at connect; then AUTH_ERROR and close 4001.' }),
   shutdownTimeout: Type.Number({ minimum: 0, default: 5, description: 'Seconds in-flight handlers get on fastify.close().' }),
   outboundValidation: Type.Union([Type.Literal('always'), Type.Literal('never')], { default: 'always', description: "Check outbound payloads of declared events against their schema before serializing them ('always'; a mismatch throws OUTBOUND_VALIDATION_ERROR and nothing is sent), or skip the check ('never')." }),

@@ -239,7 +239,7 @@ t.test('system events in the document come from the protocol table', async (t) =
       t.same(actual.properties.code, {
         description: spec.payload.properties.code.description,
         anyOf: [
-          { type: 'string', enum: Object.keys(WIRE_ERRORS).sort(), description: 'Wire error codes.' },
+          { title: 'WireErrorCode', type: 'string', enum: Object.keys(WIRE_ERRORS).sort(), description: 'Wire error codes.' },
           { type: 'string', description: 'Application-defined code (SocketError).' }
         ]
       }, '__error__ code lists every wire code')

@@ -5,6 +5,7 @@
 import t from 'tap'
 import socketspec, { Type, SocketError, defineEvents, type Contract, type Static, type Connection, type HandlerContext, type SocketspecOptions } from '../lib/index.js'
 import { TestClient, type TestMessage, type TestConnection } from '../lib/testing.js'
+import Type1 from 'typebox'
 import { build, client } from './helpers/build.js'
 
 /** Exact type equality (distinguishes any, unknown and never). */
@@ -257,4 +258,33 @@ t.test('a plain JSON Schema written `as const` is typed too', async (t) => {
   const conn = await client(t, app).connect()
   t.same((await conn.request('point', { x: 1, y: 2, kind: 'a' })).payload, { ok: true })
   await t.rejects(conn.request('point', { x: 1, y: 2.5, kind: 'a' }), { code: 'VALIDATION_ERROR' })
+})
+
+t.test('schemas built with typebox 1.x are accepted at run time and typed', async (t) => {
+  const app = await build(t)
+  const Move = Type1.Object({ x: Type1.Number(), label: Type1.Optional(Type1.String()), kind: Type1.Union([Type1.Literal('a'), Type1.Literal('b')]), tags: Type1.Array(Type1.String()) })
+  app.socket.on('move', {
+    payload: Move,
+    emits: [{ event: 'moved', schema: Type1.Object({ x: Type1.Number() }) }],
+    reply: { event: 'move_ok', schema: Type1.Object({ ok: Type1.Boolean(), label: Type1.Optional(Type1.String()) }) }
+  }, (conn, p) => {
+    expectType<Equal<typeof p.x, number>>()
+    expectType<Equal<typeof p.label, string | undefined>>()
+    expectType<Equal<typeof p.kind, 'a' | 'b'>>()
+    expectType<Equal<typeof p.tags, string[]>>()
+    conn.emit('moved', { x: p.x })
+    const misuse = (): void => {
+      // @ts-expect-error moved.x is a number
+      conn.emit('moved', { x: 'far' })
+    }
+    void misuse
+    return { ok: true, label: p.label }
+  })
+  const conn = await client(t, app).connect()
+  const reply = await conn.request('move', { x: 1, kind: 'a', tags: [] })
+  t.same(reply.payload, { ok: true })
+  t.same((await conn.receiveEvent('moved')).payload, { x: 1 })
+  await t.rejects(conn.request('move', { x: 1, kind: 'c', tags: [] }), { code: 'VALIDATION_ERROR' })
+  const doc = app.socket.asyncapi() as any
+  t.ok(JSON.stringify(doc).includes('"label"'), 'typebox 1.x schemas are documented')
 })

@@ -124,7 +124,7 @@ if (skip !== null) {
     const denied = await fetch(`${base}/docs/`)
     t.equal(denied.status, 401, 'docs need the access token')
     const { page, errors } = await open(t, browser, `${base}/docs?token=docs-secret`)
-    t.equal(await page.getByTestId('app-title').innerText(), 'socketspec API', 'the page, its assets and asyncapi.json load with ?token=')
+    t.equal(await page.getByTestId('app-title').innerText(), 'socketspec', 'the page, its assets and asyncapi.json load with ?token=')
 
     const first = await connect(page, 0, 'alice')
     await page.getByTestId('add-connection').click()
