@@ -4,7 +4,7 @@ import { Redis, type RedisOptions } from 'ioredis'
 import socketspec, { Type, redisBackend } from '../../lib/index.js'
 import { startRedis, type RedisServer } from '../helpers/redis.js'
 import { waitFor } from '../helpers/rooms.js'
-import { listen, open, type WsClient } from '../helpers/ws-client.js'
+import { listen, connectedClient, requestReply } from '../helpers/ws-client.js'
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 
@@ -42,35 +42,8 @@ async function buildNode (t: Test, redis: RedisServer, keyPrefix: string, redisO
   return { app, url }
 }
 
-/** A real ws client that answers pings and knows its connection id. */
-async function client (t: Test, url: string): Promise<WsClient & { id: string }> {
-  const c = await open(t, url, { answerPings: true })
-  const hello = await c.next('__connect__')
-  return Object.assign(c, { id: hello.payload.connection_id as string })
-}
-
-let requests = 0
-/** Send with an id and resolve with the reply carrying it (rejects on the matching __error__). */
-function request (c: WsClient, event: string, payload: unknown, reply: string): Promise<any> {
-  const id = `r${++requests}`
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { done(); reject(new Error(`no answer to ${event} ${id}`)) }, 3000)
-    const onMessage = (data: Buffer): void => {
-      const frame = JSON.parse(data.toString())
-      if (frame.id !== id) return
-      done()
-      if (frame.event === '__error__') reject(Object.assign(new Error(frame.payload.message), { code: frame.payload.code }))
-      else if (frame.event !== reply) reject(new Error(`expected ${reply}, got ${String(frame.event)}`))
-      else resolve(frame.payload)
-    }
-    const done = (): void => {
-      clearTimeout(timer)
-      c.ws.off('message', onMessage)
-    }
-    c.ws.on('message', onMessage)
-    c.send(event, payload, id)
-  })
-}
+const client = connectedClient
+const request = requestReply
 
 t.test('cluster of two nodes on one Redis', async (t) => {
   const redis = await startRedis(t)

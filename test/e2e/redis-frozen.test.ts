@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import socketspec, { Type, redisBackend, type RedisBackendOptions } from '../../lib/index.js'
 import { startRedis, type RedisServer } from '../helpers/redis.js'
 import { waitFor } from '../helpers/rooms.js'
-import { listen, open, type WsClient } from '../helpers/ws-client.js'
+import { listen, type WsClient, connectedClient, requestReply } from '../helpers/ws-client.js'
 
 // A frozen Redis (SIGSTOP): its TCP connections stay up, it answers nothing.
 // What waits for it must stay bounded in bytes, and connects and joins must
@@ -46,34 +46,8 @@ async function buildNode (t: Test, redis: RedisServer, keyPrefix: string, option
   return { app, url, logs }
 }
 
-/** A real ws client that answers pings and knows its connection id. */
-async function client (t: Test, url: string): Promise<WsClient & { id: string }> {
-  const c = await open(t, url, { answerPings: true })
-  const hello = await c.next('__connect__', 10_000)
-  return Object.assign(c, { id: hello.payload.connection_id as string })
-}
-
-let requests = 0
-/** Send with an id and resolve with the reply carrying it. */
-function request (c: WsClient, event: string, payload: unknown, reply: string): Promise<any> {
-  const id = `r${++requests}`
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { done(); reject(new Error(`no answer to ${event} ${id}`)) }, 5000)
-    const onMessage = (data: Buffer): void => {
-      const frame = JSON.parse(data.toString())
-      if (frame.id !== id) return
-      done()
-      if (frame.event !== reply) reject(new Error(`expected ${reply}, got ${String(frame.event)}`))
-      else resolve(frame.payload)
-    }
-    const done = (): void => {
-      clearTimeout(timer)
-      c.ws.off('message', onMessage)
-    }
-    c.ws.on('message', onMessage)
-    c.send(event, payload, id)
-  })
-}
+const client = (t: Test, url: string): Promise<WsClient & { id: string }> => connectedClient(t, url, 10_000)
+const request = (c: WsClient, event: string, payload: unknown, reply: string): Promise<any> => requestReply(c, event, payload, reply, 5000)
 
 /** Fail the test on any unhandled rejection while it runs. */
 function watchRejections (t: Test): unknown[] {

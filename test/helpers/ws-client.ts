@@ -124,3 +124,33 @@ export async function nonReadingClient (t: Test, url: string): Promise<Socket> {
   if (!head.startsWith('HTTP/1.1 101')) throw new Error('handshake refused: ' + head.split('\r\n')[0])
   return socket
 }
+
+/** A real ws client that answers `__ping__` and knows its connection id (after `__connect__`). */
+export async function connectedClient (t: Test, url: string, timeout = 3000): Promise<WsClient & { id: string }> {
+  const c = await open(t, url, { answerPings: true })
+  const hello = await c.next('__connect__', timeout)
+  return Object.assign(c, { id: hello.payload.connection_id as string })
+}
+
+let requests = 0
+/** Send with an id and resolve with the payload of the `reply` event carrying it; rejects on the matching `__error__` (with its `code`). */
+export function requestReply (c: WsClient, event: string, payload: unknown, reply: string, timeout = 3000): Promise<any> {
+  const id = `r${++requests}`
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { done(); reject(new Error(`no answer to ${event} ${id}`)) }, timeout)
+    const onMessage = (data: Buffer): void => {
+      const frame = JSON.parse(data.toString())
+      if (frame.id !== id) return
+      done()
+      if (frame.event === '__error__') reject(Object.assign(new Error(frame.payload.message), { code: frame.payload.code }))
+      else if (frame.event !== reply) reject(new Error(`expected ${reply}, got ${String(frame.event)}`))
+      else resolve(frame.payload)
+    }
+    const done = (): void => {
+      clearTimeout(timer)
+      c.ws.off('message', onMessage)
+    }
+    c.ws.on('message', onMessage)
+    c.send(event, payload, id)
+  })
+}
