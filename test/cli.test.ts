@@ -1,16 +1,17 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { run as runCli, type Run } from './helpers/cli.js'
 import { packageNameFromDir, packageNameProblems } from '../lib/cli/package-name.js'
+import { dependencySpec, optionSpec } from '../lib/cli/package-info.js'
 
 const execFileP = promisify(execFile)
 // Children run the sources through tsx: keep them out of tap's coverage, whose
 // numbers for lib/ come from the ts-node-loaded copies (mixing both garbles the map).
-const childEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(NODE_V8_COVERAGE|NODE_OPTIONS|_TAPJS)/.test(k)))
+const childEnv: NodeJS.ProcessEnv = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(NODE_V8_COVERAGE|NODE_OPTIONS|_TAPJS)/.test(k))), _TAPJS_PROCESSINFO_COVERAGE_: '0' }
 // The two scaffold runs (tsc + three test files each) take 20-40 s on a busy machine.
 t.setTimeout(5 * 60_000)
 const root = resolve(fileURLToPath(import.meta.url), '../..')
@@ -33,6 +34,7 @@ t.test('help', async (t) => {
     t.equal(r.code, 0)
     t.match(r.stdout, /Usage: socketspec init <dir>/)
     t.match(r.stdout, /--auth <jwt\|none>/)
+    t.match(r.stdout, /--socketspec <spec>/)
   }
   for (const args of [['asyncapi', '--help'], ['help', 'asyncapi']]) {
     const r = await run(args)
@@ -63,6 +65,8 @@ t.test('bad usage exits 2 with a message on stderr', async (t) => {
     [['init', 'a', '--name'], /--name <value>' argument missing/],
     [['init', 'a', '--force=yes'], /'--force' does not take an argument/],
     [['init', 'a', '--auth', 'oauth'], /--auth must be 'jwt' or 'none', got 'oauth'/],
+    [['init', 'a', '--socketspec'], /--socketspec <value>' argument missing/],
+    [['init', 'a', '--socketspec='], /--socketspec needs a dependency spec/],
     [['asyncapi'], /missing the app module/],
     [['asyncapi', 'a.js', 'b.js'], /unexpected argument 'b.js'/],
     [['asyncapi', 'a.js', '--out'], /--out <value>' argument missing/],
@@ -134,13 +138,19 @@ t.test('init writes the fastify-cli layout', async (t) => {
   t.equal(app.type, 'module')
   t.equal(app.scripts.build, 'tsc')
   t.equal(app.scripts.start, 'npm run build && fastify start -l info dist/app.js')
-  t.equal(app.scripts.test, 'tap')
-  t.equal(app.dependencies.socketspec, `^${pkg.version}`)
-  t.equal(app.dependencies.fastify, pkg.dependencies.fastify)
+  t.equal(app.scripts.dev, 'node --import tsx node_modules/fastify-cli/cli.js start -w -l info -P app.ts', 'dev: fastify start -w on the sources')
+  t.equal(app.scripts.test, 'npm run typecheck && tap', 'npm test type-checks first')
+  t.equal(app.scripts.typecheck, 'tsc --noEmit -p test/tsconfig.json')
+  // Run from this checkout: the app depends on it, as a directory.
+  t.equal(app.dependencies.socketspec, `file:${realpathSync(root)}`)
+  t.match(r.stdout, `socketspec dependency: "file:${realpathSync(root)}" (this checkout of socketspec; pass --socketspec <spec> to use another)`)
+  t.match(app.dependencies['@fastify/autoload'], /^\^6\./)
+  t.match(app.devDependencies.typescript, /^\^5\./, 'TypeScript 5, not the latest (7)')
+  t.equal(app.dependencies.fastify, pkg.dependencies.fastify ?? pkg.devDependencies.fastify, 'the fastify socketspec is tested with')
   t.equal(app.dependencies['fastify-plugin'], pkg.dependencies['fastify-plugin'])
   t.equal(app.dependencies['@sinclair/typebox'], pkg.dependencies['@sinclair/typebox'])
   t.match(app.dependencies['fastify-cli'], /^\^\d+\./)
-  for (const dev of ['typescript', 'tap', 'tsx', '@types/node']) t.equal(app.devDependencies[dev], pkg.devDependencies[dev], dev)
+  for (const dev of ['tap', 'tsx', '@types/node']) t.equal(app.devDependencies[dev], pkg.devDependencies[dev], dev)
   t.notOk(app.devDependencies['fast-jwt'])
 
   const tsconfig = readJson(join(dir, 'tsconfig.json'))
@@ -151,12 +161,19 @@ t.test('init writes the fastify-cli layout', async (t) => {
   t.match(appTs, /export const options/)
   t.match(appTs, /export default app/)
   t.match(appTs, /async function app \(fastify, opts\)/)
-  t.match(appTs, /register\(echoEvents\)/)
-  t.match(appTs, /register\(chatEvents\)/)
+  t.match(appTs, "import AutoLoad from '@fastify/autoload'")
+  t.match(appTs, "register(AutoLoad, { dir: join(here, 'plugins'), options: opts })")
+  t.match(appTs, "register(AutoLoad, { dir: join(here, 'events'), options: opts })")
+  t.ok(appTs.indexOf("'plugins'") < appTs.indexOf("'events'"), 'plugins before events')
+  t.notMatch(appTs, /events\/echo|events\/chat/, 'no event file is named in app.ts')
+  t.match(appTs, "process.env.FASTIFY_AUTOLOAD_TYPESCRIPT ??= '1'")
 
   const plugin = readFileSync(join(dir, 'plugins/socketspec.ts'), 'utf8')
   t.match(plugin, "import fp from 'fastify-plugin'")
   t.match(plugin, 'docs: true')
+  t.match(plugin, /title: pkg\.name,\n\s+version: pkg\.version,/, 'AsyncAPI title and version from package.json')
+  t.match(plugin, "readFileSync(join(dir, 'package.json'), 'utf8')")
+  t.match(readFileSync(join(dir, 'test/docs.test.ts'), 'utf8'), 'title: pkg.name, version: pkg.version')
   t.notMatch(plugin, /jwtAuth|redisBackend/)
 
   t.match(readFileSync(join(dir, 'events/echo.ts'), 'utf8'), /socket\.on\('echo'/)
@@ -167,7 +184,10 @@ t.test('init writes the fastify-cli layout', async (t) => {
   t.match(readFileSync(join(dir, 'test/helper.ts'), 'utf8'), "from 'socketspec/testing'")
   t.match(readFileSync(join(dir, '.taprc'), 'utf8'), '--import=tsx')
   t.match(readFileSync(join(dir, '.gitignore'), 'utf8'), 'node_modules/')
-  t.match(readFileSync(join(dir, 'README.md'), 'utf8'), '# my-app')
+  const readme = readFileSync(join(dir, 'README.md'), 'utf8')
+  t.match(readme, '# my-app')
+  t.match(readme, 'npm run dev')
+  t.match(readme, 'no need to edit\n`app.ts`')
 })
 
 t.test('init --auth jwt --redis --name', async (t) => {
@@ -238,9 +258,72 @@ t.test('init validates the package name', async (t) => {
   t.match(ok.stdout, 'cd . && npm install')
 })
 
+t.test('init --socketspec <spec> sets the dependency, paths made absolute', async (t) => {
+  const cwd = t.testdir({ 'socketspec-9.9.9.tgz': '' })
+  const cases: Array<[string, string]> = [
+    ['./socketspec-9.9.9.tgz', `file:${join(cwd, 'socketspec-9.9.9.tgz')}`],
+    ['socketspec-9.9.9.tgz', `file:${join(cwd, 'socketspec-9.9.9.tgz')}`],
+    ['file:socketspec-9.9.9.tgz', `file:${join(cwd, 'socketspec-9.9.9.tgz')}`],
+    ['^2.1.0', '^2.1.0']
+  ]
+  for (const [i, [spec, written]] of cases.entries()) {
+    const r = await run(['init', `app-${i}`, '--socketspec', spec], cwd)
+    t.equal(r.code, 0, r.stderr)
+    t.equal(readJson(join(cwd, `app-${i}`, 'package.json')).dependencies.socketspec, written, spec)
+    t.match(r.stdout, `socketspec dependency: "${written}" (given with --socketspec)`)
+  }
+})
+
+t.test('the default dependency spec: where the running socketspec came from', async (t) => {
+  const tgz = 'https://registry.npmjs.org/socketspec/-/socketspec-1.2.3.tgz'
+  const entry = (resolved: string) => ({ packages: { 'node_modules/socketspec': { version: '1.2.3', resolved } } })
+  const dir = t.testdir({
+    checkout: { 'package.json': '{}' },
+    registry: { node_modules: { '.package-lock.json': JSON.stringify(entry(tgz)), socketspec: { 'package.json': '{}' } } },
+    // npm install ../socketspec-1.2.3.tgz; npx --package=<tarball> writes the same, relative to its cache directory.
+    tarball: { node_modules: { '.package-lock.json': JSON.stringify(entry('file:../socketspec-1.2.3.tgz')), socketspec: { 'package.json': '{}' } } },
+    // No hidden lockfile: package-lock.json of the project; socketspec nested under another package.
+    nested: {
+      'package-lock.json': JSON.stringify({ packages: { 'node_modules/tool/node_modules/socketspec': { resolved: 'git+ssh://git@example.com/socketspec.git#abc123' } } }),
+      node_modules: { tool: { node_modules: { socketspec: { 'package.json': '{}' } } } }
+    },
+    url: { node_modules: { '.package-lock.json': JSON.stringify(entry('https://example.com/builds/socketspec.tgz')), socketspec: { 'package.json': '{}' } } },
+    // Older npm clients wrote where they installed from in the package.json itself.
+    legacy: { node_modules: { socketspec: { 'package.json': JSON.stringify({ _resolved: 'file:/srv/socketspec-1.2.3.tgz' }) } } },
+    unknown: { node_modules: { socketspec: { 'package.json': '{}' } } },
+    odd: { node_modules: { '.package-lock.json': JSON.stringify(entry('sideloaded')), socketspec: { 'package.json': '{}' } } },
+    scoped: { node_modules: { '.package-lock.json': JSON.stringify({ packages: { 'node_modules/@acme/socketspec': { resolved: 'https://npm.acme.dev/@acme/socketspec/-/socketspec-1.2.3.tgz' } } }), '@acme': { socketspec: { 'package.json': '{}' } } } }
+  })
+  const spec = (root: string, name = 'socketspec') => dependencySpec(name, '1.2.3', join(dir, root))
+  t.same(spec('checkout'), {
+    spec: `file:${join(dir, 'checkout')}`,
+    note: 'this checkout of socketspec, not built yet: run `npm run build` in it before installing the app',
+    origin: 'checkout'
+  })
+  t.same(spec('registry/node_modules/socketspec'), { spec: '^1.2.3', note: 'from the npm registry', origin: 'registry' })
+  const installed = 'where this socketspec was installed from'
+  t.same(spec('tarball/node_modules/socketspec'), { spec: `file:${join(dir, 'socketspec-1.2.3.tgz')}`, note: installed, origin: 'file' }, 'lockfile paths are relative to the project')
+  t.same(spec('nested/node_modules/tool/node_modules/socketspec'), { spec: 'git+ssh://git@example.com/socketspec.git#abc123', note: installed, origin: 'git' })
+  t.same(spec('url/node_modules/socketspec'), { spec: 'https://example.com/builds/socketspec.tgz', note: installed, origin: 'url' })
+  t.same(spec('legacy/node_modules/socketspec'), { spec: 'file:/srv/socketspec-1.2.3.tgz', note: installed, origin: 'file' })
+  t.match(spec('unknown/node_modules/socketspec'), { spec: '^1.2.3', origin: 'registry' }, 'no lockfile: the registry')
+  t.match(spec('odd/node_modules/socketspec'), { spec: '^1.2.3', origin: 'registry' }, 'an origin it cannot install from: the registry')
+  t.match(spec('scoped/node_modules/@acme/socketspec', '@acme/socketspec'), { spec: '^1.2.3', origin: 'registry' }, 'any registry, scoped names')
+
+  const option = (spec: string, cwd = '/work/apps') => optionSpec(spec, cwd).spec
+  t.same(optionSpec('^1.0.0', '/work'), { spec: '^1.0.0', note: 'given with --socketspec', origin: 'option' })
+  t.equal(option('../x/socketspec.tgz'), 'file:/work/x/socketspec.tgz')
+  t.equal(option('..'), 'file:/work')
+  t.equal(option('/opt/socketspec'), 'file:/opt/socketspec')
+  t.equal(option('file:///opt/s.tgz'), 'file:/opt/s.tgz')
+  for (const kept of ['latest', '~1.2.0', 'https://example.com/s.tgz', 'github:acme/socketspec', 'npm:other@1']) t.equal(option(kept), kept)
+})
+
 // The scaffold, written by `init`, type-checks and passes its own tests against
 // the current sources: tsconfig `paths` point 'socketspec' at lib/ (tsx honours
-// them at run time), node_modules resolve through the repository's.
+// them at run time) and '@fastify/autoload' at a stand-in (not a dependency of
+// socketspec; the e2e test installs the real one), node_modules resolve through
+// the repository's.
 for (const variant of [[], ['--auth', 'jwt', '--redis']]) {
   t.test(`the scaffold (${variant.join(' ') || 'defaults'}) type-checks and passes its tests`, async (t) => {
     const cwd = join(root, '.tap/scaffolds')
@@ -259,7 +342,8 @@ for (const variant of [[], ['--auth', 'jwt', '--redis']]) {
         baseUrl: '.',
         paths: {
           socketspec: [join(root, 'lib/index.ts')],
-          'socketspec/testing': [join(root, 'lib/testing.ts')]
+          'socketspec/testing': [join(root, 'lib/testing.ts')],
+          '@fastify/autoload': [join(root, 'test/fixtures/cli/autoload.ts')]
         }
       },
       include: ['app.ts', 'plugins/**/*.ts', 'events/**/*.ts', 'test/**/*.ts']

@@ -16,19 +16,29 @@ Options:
 `,
   init: `Usage: socketspec init <dir> [options]
 
-Scaffold a new app in the fastify-cli layout: app.ts, plugins/socketspec.ts,
-events/ (an echo and a chat room example), test/ (tap + TestClient),
-package.json (npm start = fastify start, npm test = tap), tsconfig.json, README.
+Scaffold a new app in the fastify-cli layout (as \`fastify generate\`): app.ts
+loads plugins/ (plugins/socketspec.ts) and events/ (an echo and a chat room
+example) with @fastify/autoload, so a new file in events/ adds its events;
+test/ (tap + TestClient), package.json, tsconfig.json, README.
+Scripts: npm start = fastify start, npm run dev = the same in watch mode,
+npm test = tsc type check + tap. The AsyncAPI title and version are the
+app's package.json name and version.
 
 Options:
-  --name <pkg-name>   npm package name (default: derived from <dir>)
-  --auth <jwt|none>   Protect the socket with JWT (HS256, JWT_SECRET) (default: none)
-  --redis             Use the Redis backend when REDIS_URL is set
-  --force             Write into a non-empty directory, overwriting scaffold files
-  -h, --help          Show this help
+  --name <pkg-name>     npm package name (default: derived from <dir>)
+  --auth <jwt|none>     Protect the socket with JWT (HS256, JWT_SECRET) (default: none)
+  --redis               Use the Redis backend when REDIS_URL is set
+  --socketspec <spec>   How the app depends on socketspec: a version range, a
+                        tarball or directory path (written as file:<absolute path>),
+                        a URL (default: where this socketspec comes from: ^<version>
+                        from the npm registry, file:<dir> from a checkout, else
+                        the tarball or URL npm installed it from)
+  --force               Write into a non-empty directory, overwriting scaffold files
+  -h, --help            Show this help
 
-Example:
+Examples:
   npx socketspec init my-app --auth jwt
+  npx socketspec init my-app --socketspec ./socketspec-0.1.0.tgz
 `,
   asyncapi: `Usage: socketspec asyncapi <module> [options]
 

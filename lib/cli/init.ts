@@ -3,20 +3,26 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import { usageError, CliError } from './cli-error.js'
 import { HELP } from './help.js'
 import type { CliIO } from './main.js'
-import { packageInfo } from './package-info.js'
+import { dependencySpec, optionSpec, packageInfo } from './package-info.js'
 import { packageNameFromDir, packageNameProblems } from './package-name.js'
 import { parse } from './parse.js'
 import { renderScaffold, type ScaffoldOptions } from './templates/index.js'
 
-// Not a dependency of socketspec itself; the major fastify-cli that supports fastify 5.
-const FASTIFY_CLI_RANGE = '^8.0.2'
+// What the scaffold needs beyond socketspec's own dependencies: fastify-cli and
+// @fastify/autoload (the majors for fastify 5), and TypeScript 5 (`latest` is 7).
+const SCAFFOLD_RANGES = {
+  'fastify-cli': '^8.0.2',
+  '@fastify/autoload': '^6.5.0',
+  typescript: '^5.9.3'
+}
 
-/** `socketspec init <dir> [--name] [--auth jwt|none] [--redis] [--force]` */
+/** `socketspec init <dir> [--name] [--auth jwt|none] [--redis] [--socketspec <spec>] [--force]` */
 export async function initCommand (args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parse(args, {
     name: { type: 'string' },
     auth: { type: 'string', default: 'none' },
     redis: { type: 'boolean', default: false },
+    socketspec: { type: 'string' },
     force: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' }
   }, 'init')
@@ -30,6 +36,7 @@ export async function initCommand (args: string[], io: CliIO): Promise<number> {
   if (auth !== 'jwt' && auth !== 'none') {
     throw usageError(`socketspec init: --auth must be 'jwt' or 'none', got '${auth}'`, 'init')
   }
+  if (values.socketspec === '') throw usageError('socketspec init: --socketspec needs a dependency spec', 'init')
 
   const dirArg = positionals[0]
   const target = resolve(io.cwd, dirArg)
@@ -45,6 +52,9 @@ export async function initCommand (args: string[], io: CliIO): Promise<number> {
   await checkTarget(target, values.force === true)
 
   const pkg = packageInfo()
+  const dependency = values.socketspec === undefined
+    ? dependencySpec(pkg.name, pkg.version, pkg.root)
+    : optionSpec(values.socketspec, io.cwd)
   const opts: ScaffoldOptions = {
     name,
     auth,
@@ -52,8 +62,8 @@ export async function initCommand (args: string[], io: CliIO): Promise<number> {
     versions: {
       ...pkg.devDependencies,
       ...pkg.dependencies,
-      'fastify-cli': FASTIFY_CLI_RANGE,
-      socketspec: `^${pkg.version}`
+      ...SCAFFOLD_RANGES,
+      socketspec: dependency.spec
     }
   }
 
@@ -65,13 +75,17 @@ export async function initCommand (args: string[], io: CliIO): Promise<number> {
     io.stdout.write(`  ${file.path}\n`)
   }
 
+  const other = dependency.origin === 'option' ? '' : '; pass --socketspec <spec> to use another'
+  io.stdout.write(`\nsocketspec dependency: "${dependency.spec}" (${dependency.note}${other})\n`)
+
   const rel = relative(io.cwd, target)
   const cd = rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? target : rel
   io.stdout.write(`
 Done. Next:
   cd ${shellQuote(cd)} && npm install && npm test && npm start
 
-Then open http://localhost:3000/socket-docs (the WebSocket endpoint is ws://localhost:3000/ws)
+Then open http://localhost:3000/socket-docs (the WebSocket endpoint is ws://localhost:3000/ws).
+\`npm run dev\` restarts the app on every change; a new file in events/ adds its events.
 `)
   return 0
 }

@@ -2,8 +2,11 @@ import type { ScaffoldOptions } from './options.js'
 
 /** test/docs.test.ts */
 export function render (_opts: ScaffoldOptions): string {
-  return `import t from 'tap'
+  return `import { readFileSync } from 'node:fs'
+import t from 'tap'
 import { build } from './helper.js'
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
 
 t.test('the docs UI and the AsyncAPI document are served', async (t) => {
   const { app } = await build(t)
@@ -15,6 +18,7 @@ t.test('the docs UI and the AsyncAPI document are served', async (t) => {
   t.equal(res.statusCode, 200)
   const doc = res.json()
   t.equal(doc.asyncapi, '3.0.0')
+  t.match(doc.info, { title: pkg.name, version: pkg.version }, 'titled after package.json')
   const names = Object.values(doc.components.messages as Record<string, { name: string }>).map((m) => m.name)
   for (const event of ['echo', 'join_room', 'send_message', 'leave_room', 'message']) {
     t.ok(names.includes(event), event + ' is documented')

@@ -1,6 +1,6 @@
 import type { ScaffoldOptions } from './options.js'
 
-/** package.json of the new app: `npm start` runs fastify-cli, `npm test` runs tap. */
+/** package.json of the new app: `npm start` runs fastify-cli, `npm run dev` the same in watch mode, `npm test` type-checks then runs tap. */
 export function render (opts: ScaffoldOptions): string {
   const v = (name: string): string => {
     const range = opts.versions[name]
@@ -19,11 +19,14 @@ export function render (opts: ScaffoldOptions): string {
     scripts: {
       build: 'tsc',
       start: 'npm run build && fastify start -l info dist/app.js',
-      test: 'tap',
+      // fastify-cli's own --import is not awaited before it loads app.ts: preload tsx with node, the watch children inherit it.
+      dev: 'node --import tsx node_modules/fastify-cli/cli.js start -w -l info -P app.ts',
+      test: 'npm run typecheck && tap',
       typecheck: 'tsc --noEmit -p test/tsconfig.json',
       asyncapi: 'npm run build && socketspec asyncapi dist/app.js --out asyncapi.json'
     },
     dependencies: {
+      '@fastify/autoload': v('@fastify/autoload'),
       '@sinclair/typebox': v('@sinclair/typebox'),
       fastify: v('fastify'),
       'fastify-cli': v('fastify-cli'),

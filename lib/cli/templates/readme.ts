@@ -17,28 +17,31 @@ with [socketspec](https://www.npmjs.com/package/socketspec).
 
 \`\`\`sh
 npm install
-npm test           # tap tests with socketspec's in-process TestClient
+npm test           # type-checks (tsc), then tap tests with socketspec's in-process TestClient
 npm start          # builds, then fastify start: ws://localhost:3000/ws
+npm run dev        # fastify start in watch mode on the TypeScript sources (through tsx)
 npm run asyncapi   # writes the AsyncAPI 3.0 document to asyncapi.json
 \`\`\`
 
 Open http://localhost:3000/socket-docs for the interactive docs: every event,
 its schema, and a "Try it out" console. The AsyncAPI document is served at
-http://localhost:3000/socket-docs/asyncapi.json.
+http://localhost:3000/socket-docs/asyncapi.json; its title and version are
+the \`name\` and \`version\` of package.json.
 
 ## Layout
 
 | path | what |
 |---|---|
-| \`app.ts\` | the application plugin that \`fastify start\` runs |
+| \`app.ts\` | the application plugin that \`fastify start\` runs: loads \`plugins/\`, then \`events/\` with [@fastify/autoload](https://github.com/fastify/fastify-autoload) |
 | \`plugins/socketspec.ts\` | registers socketspec (WebSocket route, docs${opts.auth === 'jwt' ? ', JWT auth' : ''}${opts.redis ? ', Redis backend' : ''}) |
 | \`events/echo.ts\` | an \`echo\` event answering with \`echo_response\` |
 | \`events/chat.ts\` | chat rooms: \`join_room\`, \`send_message\`, \`leave_room\` |
 | \`test/\` | tap tests, one file per event group |
 
 Add an event group: create \`events/<group>.ts\` exporting a plugin that calls
-\`fastify.socket.on(...)\`, register it in \`app.ts\`, and test it in
-\`test/<group>.test.ts\`.
+\`fastify.socket.on(...)\` (it is loaded on the next start, no need to edit
+\`app.ts\`), and test it in \`test/<group>.test.ts\`. Shared plugins
+(decorators, hooks) go in \`plugins/\`, wrapped with fastify-plugin.
 
 ## Environment
 
