@@ -1,18 +1,22 @@
 #!/usr/bin/env node
 // Benchmark harness of issue 7: socketspec against raw @fastify/websocket and
 // Socket.IO. Server pinned to CPU 0, load generator to CPU 1, peers alternated
-// within each round, medians and spreads over the rounds. See BENCHMARKS.md.
+// within each round, medians and spreads over the rounds. Issue 10 adds the
+// socketspec variants (outboundValidation 'never'; a baseline build with
+// --base-dist) to echo-64, echo-1k and bcast-1k. See BENCHMARKS.md.
+import { spawnSync } from 'node:child_process'
 import { mkdirSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs'
 import { availableParallelism, cpus } from 'node:os'
+import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { cpuBusy, cpuTimes } from './lib/cpu-stat.mjs'
 import { freePort, hasBinary, hasTaskset, killAll, start } from './lib/proc.mjs'
+import { DEFAULT_PEERS, PEER_DEFS, PEER_NAMES, peerEnv } from './lib/peers.mjs'
 import { markdown, summarize } from './lib/report.mjs'
 import { SCENARIOS, timings } from './lib/scenarios.mjs'
 import { median } from './lib/stats.mjs'
 import { JWT_SECRET } from './lib/tokens.mjs'
-import { PEERS } from './lib/wire.mjs'
 
 const debug = process.env.BENCH_DEBUG ? (...a) => console.error('[debug]', ...a) : () => {}
 const here = (p) => fileURLToPath(new URL(p, import.meta.url))
@@ -23,6 +27,10 @@ const { values: opts } = parseArgs({
     rounds: { type: 'string' },
     scenario: { type: 'string' },
     peer: { type: 'string' },
+    'base-dist': { type: 'string' },
+    dist: { type: 'string' },
+    'quiet-wait': { type: 'string' },
+    'retry-contended': { type: 'string' },
     window: { type: 'string' },
     warmup: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
@@ -34,20 +42,37 @@ const { values: opts } = parseArgs({
 })
 
 if (opts.help || opts.list) {
-  console.log('usage: node bench/run.mjs [--quick] [--rounds N] [--scenario a,b] [--peer raw,socketio,socketspec]\n' +
-    '                         [--window S] [--warmup S] [--no-pin] [--no-write] [--out file.json]\n\nscenarios:')
-  for (const sc of SCENARIOS) console.log(`  ${sc.id.padEnd(16)} ${sc.title}`)
+  console.log('usage: node bench/run.mjs [--quick] [--rounds N] [--scenario a,b] [--peer raw,socketio,socketspec,...]\n' +
+    '                         [--dist DIR] [--base-dist DIR] [--quiet-wait S] [--retry-contended N] [--window S] [--warmup S] [--no-pin] [--no-write] [--out file.json]\n\n' +
+    '--dist DIR:      the build socketspec and socketspec-novalidate load (default: ./dist); a frozen\n' +
+    '                 copy keeps a long run on one build while others rebuild dist/\n' +
+    '--base-dist DIR: a baseline build\'s dist/ directory (e.g. of a git worktree at an earlier commit),\n' +
+    '                 run as peer socketspec-base next to socketspec for a before/after in the same run\n' +
+    '--quiet-wait S:  on a shared machine, before each run wait up to S seconds for a second in which\n' +
+    '                 other processes use less than 15 % of a core (the run then goes ahead anyway)\n' +
+    '--retry-contended N: run a (scenario, peer, round) flagged contended again, up to N more times,\n' +
+    '                 and keep the attempt with the least other load\n\nscenarios:')
+  for (const sc of SCENARIOS) console.log(`  ${sc.id.padEnd(16)} ${sc.title}${sc.peers.length > 3 ? ` [peers: ${sc.peers.join(', ')}]` : ''}`)
+  console.log('\npeers:')
+  for (const p of PEER_NAMES) console.log(`  ${p.padEnd(22)} ${PEER_DEFS[p].what}`)
   process.exit(0)
 }
 
 const list = (v) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : null)
 const wantScenarios = list(opts.scenario)
-const wantPeers = list(opts.peer) ?? PEERS
+const baseDist = opts['base-dist'] ? resolve(opts['base-dist']) : null
+const distDir = opts.dist ? resolve(opts.dist) : null
+const wantPeers = list(opts.peer) ?? (baseDist ? [...DEFAULT_PEERS, 'socketspec-base'] : DEFAULT_PEERS)
 for (const id of wantScenarios ?? []) if (!SCENARIOS.some((s) => s.id === id)) fail(`unknown scenario ${id} (see --list)`)
-for (const p of wantPeers) if (!PEERS.includes(p)) fail(`unknown peer ${p} (${PEERS.join(', ')})`)
+for (const p of wantPeers) if (!PEER_NAMES.includes(p)) fail(`unknown peer ${p} (${PEER_NAMES.join(', ')})`)
+if (wantPeers.includes('socketspec-base') && baseDist === null) fail('peer socketspec-base needs --base-dist DIR (the dist/ of a baseline build)')
+if (distDir !== null && !existsSync(`${distDir}/lib/index.js`)) fail(`--dist ${distDir}: no lib/index.js there (build it with tsc -p tsconfig.build.json)`)
+if (baseDist !== null && !existsSync(`${baseDist}/lib/index.js`)) fail(`--base-dist ${baseDist}: no lib/index.js there (build it with tsc -p tsconfig.build.json)`)
 const scenarios = SCENARIOS.filter((s) => wantScenarios === null || wantScenarios.includes(s.id))
 const t = timings({ quick: opts.quick, windowS: opts.window && Number(opts.window), warmupS: opts.warmup && Number(opts.warmup) })
 if (opts.rounds) t.rounds = Math.max(1, Number(opts.rounds))
+const retryContended = opts['retry-contended'] ? Math.max(0, Math.floor(Number(opts['retry-contended']))) : 0
+const quietWaitMs = opts['quiet-wait'] ? Math.max(0, Number(opts['quiet-wait'])) * 1000 : 0
 const pin = !opts['no-pin'] && hasTaskset
 const redisAvailable = hasBinary('redis-server')
 
@@ -60,7 +85,16 @@ const warnings = []
 if (!hasTaskset && !opts['no-pin']) warnings.push('taskset not found: server and load generator are NOT pinned; ratios are less reliable')
 if (availableParallelism() < 2) warnings.push(`only ${availableParallelism()} CPU: server and load generator share it`)
 if (!redisAvailable) warnings.push('redis-server not found: the Redis scenario is skipped')
-warnings.push(...distWarnings())
+if (distDir === null) warnings.push(...distWarnings())
+const baseLabel = baseDist === null ? null : describeBase(baseDist)
+const distLabel = distDir === null ? null : describeBase(distDir)
+
+/** "DIR (commit abc1234 subject)" for a build given on the command line, read-only git when DIR's parent is a checkout. */
+function describeBase (dir) {
+  const git = spawnSync('git', ['-C', resolve(dir, '..'), 'log', '-1', '--format=%h %s'], { encoding: 'utf8' })
+  const commit = git.status === 0 ? git.stdout.trim().slice(0, 100) : ''
+  return commit ? `${dir} (commit ${commit})` : dir
+}
 
 /** Warn when dist/ is missing or older than the TypeScript sources it is built from. */
 function distWarnings () {
@@ -82,9 +116,34 @@ function distWarnings () {
 
 const runs = []
 const calibrations = new Map()
+const quietWaits = { runs: 0, waitedMs: 0, gaveUp: 0 }
 
-function serverEnv (sc, i, redisUrl) {
+/**
+ * --quiet-wait: between runs none of our processes is running, so whatever
+ * /proc/stat counts as busy is someone else's. Wait (up to the limit) for a
+ * second in which that stays under 15 % of a core; contended windows are
+ * still flagged afterwards.
+ */
+async function waitQuiet () {
+  if (quietWaitMs === 0) return
+  const t0 = Date.now()
+  quietWaits.runs++
+  for (;;) {
+    const a = cpuTimes()
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    const load = cpuBusy(a, cpuTimes())
+    if (load === null || load.busyPct < 15) break
+    if (Date.now() - t0 >= quietWaitMs) {
+      quietWaits.gaveUp++
+      break
+    }
+  }
+  quietWaits.waitedMs += Date.now() - t0
+}
+
+function serverEnv (sc, peer, i, redisUrl) {
   return {
+    ...peerEnv(peer, { baseDist, dist: distDir }),
     PORT: '0',
     NODE_ENV: 'production',
     BENCH_AUTH: sc.server?.auth ? 'jwt' : '',
@@ -129,6 +188,7 @@ async function rateFor (sc, peer) {
 async function runOne (sc, peer, round, timing = t) {
   const row = { scenario: sc.id, peer, round, status: 'ok', flags: [] }
   if (sc.redis && !redisAvailable) return { ...row, status: 'unavailable', reason: 'redis-server not installed' }
+  await waitQuiet()
   let redis = null
   const servers = []
   let client = null
@@ -136,8 +196,8 @@ async function runOne (sc, peer, round, timing = t) {
   try {
     if (sc.redis) redis = await startRedis()
     for (let i = 0; i < (sc.nodes ?? 1); i++) {
-      servers.push(start(process.execPath, ['--expose-gc', here(`./servers/${peer}.mjs`)], {
-        cpu: 0, pin, env: serverEnv(sc, i, redis?.url), nofile: sc.server?.nofile ?? 0, label: `${peer} server`
+      servers.push(start(process.execPath, ['--expose-gc', here(`./servers/${PEER_DEFS[peer].server}.mjs`)], {
+        cpu: 0, pin, env: serverEnv(sc, peer, i, redis?.url), nofile: sc.server?.nofile ?? 0, label: `${peer} server`
       }))
     }
     debug('servers started', servers.map((s) => s.pid))
@@ -178,7 +238,8 @@ async function runOne (sc, peer, round, timing = t) {
       throw new Error(`unknown request ${name}`)
     }
     const job = { ...sc.job({ port: ports[0], ports, t: timing, rate }), jwtSecret: JWT_SECRET }
-    job.params.peer = peer
+    // The load generator speaks the peer's wire protocol: the socketspec variants speak socketspec's.
+    job.params.peer = PEER_DEFS[peer].wire
     client.send({ type: 'job', job })
     const limit = (timing.warmupMs + timing.windowMs) + 180_000
     const res = await client.waitFor(['result'], limit)
@@ -218,6 +279,8 @@ function metrics (sc, r, base, load) {
   const otherPct = load === null ? null : Math.max(0, load.busyPct - serverCpuPct - r.clientCpuPct)
   if (otherPct !== null && otherPct > 15) flags.push('contended')
   else if (['throughput', 'broadcast', 'storm'].includes(sc.kind) && serverCpuPct < 90) flags.push('client-bound')
+  // Time the hypervisor gave our vCPUs to someone else: it goes with more CPU per message (cold caches).
+  if (load !== null && load.stealPct > 5) flags.push('steal')
   // The generator's own event-loop stalls are added to every latency it records.
   if (['open', 'latency'].includes(sc.kind) && r.clientLoopDelayP99Ms > 5) flags.push('generator stalls')
   return {
@@ -261,6 +324,8 @@ async function main () {
       'Medians over rounds; ±x % is half the range (max − min) over the median.',
     ''
   ]
+  if (distLabel !== null) header.push(`Build: socketspec and socketspec-novalidate run ${distLabel}.`, '')
+  if (baseLabel !== null) header.push(`Baseline: peer socketspec-base runs ${baseLabel}.`, '')
   for (const w of warnings) {
     header.push(`> warning: ${w}`)
     console.error(`warning: ${w}`)
@@ -270,7 +335,14 @@ async function main () {
   for (const sc of scenarios) {
     for (let round = 0; round < t.rounds; round++) {
       for (const peer of sc.peers.filter((p) => wantPeers.includes(p))) {
-        const row = await runOne(sc, peer, round)
+        let row = await runOne(sc, peer, round)
+        for (let retry = 1; retry <= retryContended && row.status === 'ok' && row.flags.includes('contended'); retry++) {
+          console.error(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${sc.id} round ${round + 1}/${t.rounds} ${peer}: contended (other load ${row.otherCpuPct?.toFixed(0)} % of a core), retry ${retry}/${retryContended}`)
+          const again = await runOne(sc, peer, round)
+          const attempts = (row.attempts ?? 1) + 1
+          if (again.status === 'ok' && (again.otherCpuPct ?? Infinity) < (row.otherCpuPct ?? Infinity)) row = again
+          row.attempts = attempts
+        }
         runs.push(row)
         const what = row.status !== 'ok'
           ? `${row.status}: ${row.reason}`
@@ -281,6 +353,15 @@ async function main () {
       }
     }
   }
+  if (quietWaitMs > 0) {
+    header.push(`Quiet wait: up to ${quietWaitMs / 1000} s before each of ${quietWaits.runs} runs for other load < 15 % of a core; ` +
+      `waited ${(quietWaits.waitedMs / 1000).toFixed(0)} s in all, gave up (ran anyway) ${quietWaits.gaveUp} time(s).`, '')
+  }
+  if (retryContended > 0) {
+    const retried = runs.filter((r) => (r.attempts ?? 1) > 1)
+    header.push(`Retries: a run flagged contended was run again up to ${retryContended} time(s), keeping the attempt with the least other load; ` +
+      `${retried.length} of ${runs.length} runs were retried (${retried.reduce((n, r) => n + r.attempts - 1, 0)} extra attempts).`, '')
+  }
   const summary = summarize(runs, scenarios)
   if (summary.some((s) => s.flags?.some((f) => f.startsWith('client-bound')))) {
     header.push('> client-bound: the server used < 90 % of its core in these runs, so one Node load-generator process could not saturate it; the rate is a lower bound for that server and CPU µs per message stays the comparable number.', '')
@@ -288,15 +369,18 @@ async function main () {
   if (summary.some((s) => s.flags?.some((f) => f.startsWith('generator stalls')))) {
     header.push('> generator stalls: the load generator\'s event loop was blocked for more than 5 ms at its p99, which inflates the latencies it measured.', '')
   }
+  if (summary.some((s) => s.flags?.some((f) => f.startsWith('steal')))) {
+    header.push('> steal: the hypervisor took more than 5 % of a core from this VM during these windows (/proc/stat steal); on the machine of BENCHMARKS.md CPU µs per message rose with it, so compare such rows with care.', '')
+  }
   if (summary.some((s) => s.flags?.some((f) => f.startsWith('contended')))) {
     header.push('> contended: other processes used more than 15 % of a core during these windows (from /proc/stat, minus the server and the load generator); their numbers are not reliable: rerun on a quiet machine.', '')
   }
-  const md = markdown(summary, scenarios, { header })
+  const md = markdown(summary, scenarios, { header, runs })
   console.log(md)
   if (!opts['no-write']) {
     const file = opts.out ?? here(`./results/${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
     mkdirSync(here('./results'), { recursive: true })
-    writeFileSync(file, JSON.stringify({ machine: m, timing: t, warnings, runs, summary, markdown: md }, null, 2))
+    writeFileSync(file, JSON.stringify({ machine: m, timing: t, warnings, dist: distLabel, base: baseLabel, quietWaits, runs, summary, markdown: md }, null, 2))
     console.error(`results written to ${file}`)
   }
 }

@@ -1,5 +1,6 @@
 // Turns the per-round rows into per-peer medians, markdown tables, the ratios
-// against peers and the issue's targets.
+// against peers and the issues' targets (7: against raw and Socket.IO; 10:
+// outbound validation on/off and a baseline build).
 import { median, spread } from './stats.mjs'
 
 const fmt = (v, digits = 0) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }))
@@ -30,14 +31,15 @@ export function summarize (runs, scenarios) {
         continue
       }
       s.status = 'ok'
-      for (const key of ['rate', 'offeredRate', 'cpuUsPerOp', 'serverCpuPct', 'clientCpuPct', 'p50', 'p99', 'allP99', 'rssMB', 'otherCpuPct', 'serverLoopDelayP99Ms', 'serverLoopDelayMaxMs', 'clientLoopDelayP99Ms', 'clientLoopDelayMaxMs', 'perConnKB', 'heapPerConnKB', 'connectRate']) {
+      for (const key of ['rate', 'offeredRate', 'cpuUsPerOp', 'serverCpuPct', 'clientCpuPct', 'p50', 'p99', 'allP99', 'rssMB', 'otherCpuPct', 'stealPct', 'serverLoopDelayP99Ms', 'serverLoopDelayMaxMs', 'clientLoopDelayP99Ms', 'clientLoopDelayMaxMs', 'perConnKB', 'heapPerConnKB', 'connectRate']) {
         s[key] = median(ok.map((r) => r[key]))
       }
       s.spread = spread(ok.map((r) => r[primary(sc.kind)]))
       const flags = new Map()
       for (const r of ok) for (const f of r.flags) flags.set(f, (flags.get(f) ?? 0) + 1)
+      const maxSteal = Math.max(...ok.filter((r) => r.flags.includes('steal')).map((r) => r.stealPct ?? 0))
       s.flags = [...flags].map(([f, n]) => {
-        const what = f === 'contended' ? `contended (other load ${fmt(s.otherCpuPct)} % of a core)` : f
+        const what = f === 'contended' ? `contended (other load ${fmt(s.otherCpuPct)} % of a core)` : f === 'steal' ? `steal (up to ${fmt(maxSteal)} % of a core)` : f
         return ok.length > 1 ? `${what} ${n}/${ok.length}` : what
       })
       if (ok.length < rows.length) s.flags.push(`failed ${rows.length - ok.length}/${rows.length}: ${rows.find((r) => r.status !== 'ok').reason}`)
@@ -115,8 +117,60 @@ export function comparisons (summary) {
   return { ratios, targets }
 }
 
+/**
+ * Per-round ratio of `key` between peers `a` and `b` in `scenario`: the peers
+ * ran back to back in each round, so pairing cancels drift between rounds.
+ * Median, min and max over the rounds where both were ok, or null.
+ */
+export function paired (runs, scenario, a, b, key = 'cpuUsPerOp') {
+  const out = []
+  for (const ra of runs) {
+    if (ra.scenario !== scenario || ra.peer !== a || ra.status !== 'ok') continue
+    const rb = runs.find((r) => r.scenario === scenario && r.peer === b && r.round === ra.round && r.status === 'ok')
+    const v = ratio(ra[key], rb?.[key])
+    if (v !== null) out.push(v)
+  }
+  if (out.length === 0) return null
+  return { median: median(out), min: Math.min(...out), max: Math.max(...out), n: out.length }
+}
+
+/** Issue 10: socketspec against raw, outboundValidation 'always' against 'never', and against a baseline build. */
+export function issue10 (summary, runs = []) {
+  const rows = []
+  for (const id of ['echo-64', 'echo-1k', 'bcast-1k']) {
+    const ss = get(summary, id, 'socketspec')
+    if (!ss) continue
+    const raw = get(summary, id, 'raw')
+    const nv = get(summary, id, 'socketspec-novalidate')
+    const base = get(summary, id, 'socketspec-base')
+    rows.push({
+      scenario: id,
+      cpuVsRaw: ratio(ss.cpuUsPerOp, raw?.cpuUsPerOp),
+      cpuVsRawPaired: paired(runs, id, 'socketspec', 'raw'),
+      alwaysVsNever: ratio(ss.cpuUsPerOp, nv?.cpuUsPerOp),
+      alwaysVsNeverPaired: paired(runs, id, 'socketspec', 'socketspec-novalidate'),
+      rateAlwaysVsNever: ratio(ss.rate, nv?.rate),
+      afterVsBefore: ratio(ss.cpuUsPerOp, base?.cpuUsPerOp),
+      afterVsBeforePaired: paired(runs, id, 'socketspec', 'socketspec-base'),
+      rateAfterVsBefore: ratio(ss.rate, base?.rate),
+      baseVsRaw: ratio(base?.cpuUsPerOp, raw?.cpuUsPerOp)
+    })
+  }
+  const verdict = (value, ok) => (value === null || value === undefined ? 'n/a' : ok ? 'met' : 'NOT met')
+  const e64 = rows.find((r) => r.scenario === 'echo-64')
+  const vsRaw = e64?.cpuVsRaw ?? null
+  const vsNever = e64?.alwaysVsNever ?? null
+  const targets = [
+    { target: 'echo-64: socketspec server CPU per message ≤ 0.9 × raw', value: vsRaw, shown: vsRaw === null ? '–' : `${fmt(vsRaw, 2)} ×`, verdict: verdict(vsRaw, vsRaw <= 0.9) },
+    { target: 'echo-64: outboundValidation \'always\' CPU per message ≤ 1.10 × \'never\'', value: vsNever, shown: vsNever === null ? '–' : `${fmt(vsNever, 3)} × (${vsNever >= 1 ? '+' : ''}${fmt((vsNever - 1) * 100, 1)} %)`, verdict: verdict(vsNever, vsNever <= 1.1) }
+  ]
+  return { rows, targets }
+}
+
+const pairedCell = (p, digits = 2) => (p === null ? '–' : `${fmt(p.median, digits)} (${fmt(p.min, digits)}–${fmt(p.max, digits)})`)
+
 /** The whole report as markdown. */
-export function markdown (summary, scenarios, { header = [] } = {}) {
+export function markdown (summary, scenarios, { header = [], runs = [] } = {}) {
   const parts = [...header]
   for (const sc of scenarios) {
     const rows = summary.filter((s) => s.scenario === sc.id)
@@ -131,5 +185,18 @@ export function markdown (summary, scenarios, { header = [] } = {}) {
   parts.push('### Targets of issue 7', '', '| target | measured | verdict |', '|---|---:|---|')
   for (const t of targets) parts.push(`| ${t.target} | ${t.shown} | ${t.verdict} |`)
   parts.push('')
+  const i10 = issue10(summary, runs)
+  if (i10.rows.some((r) => r.cpuVsRaw !== null || r.alwaysVsNever !== null || r.afterVsBefore !== null)) {
+    parts.push('### Issue 10: outbound validation and before/after (CPU per message, medians)', '',
+      'Ratios of medians; "per round" is the median (min–max) of the ratio taken within each round, where the two peers ran back to back.', '',
+      '| scenario | socketspec ÷ raw | per round | always ÷ never | per round | rate always ÷ never | socketspec ÷ base | per round | rate socketspec ÷ base | base ÷ raw |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    for (const r of i10.rows) {
+      parts.push(`| ${r.scenario} | ${fmt(r.cpuVsRaw, 2)} | ${pairedCell(r.cpuVsRawPaired)} | ${fmt(r.alwaysVsNever, 3)} | ${pairedCell(r.alwaysVsNeverPaired, 3)} | ${fmt(r.rateAlwaysVsNever, 3)} | ${fmt(r.afterVsBefore, 3)} | ${pairedCell(r.afterVsBeforePaired, 3)} | ${fmt(r.rateAfterVsBefore, 3)} | ${fmt(r.baseVsRaw, 2)} |`)
+    }
+    parts.push('', '### Targets of issue 10', '', '| target | measured | verdict |', '|---|---:|---|')
+    for (const t of i10.targets) parts.push(`| ${t.target} | ${t.shown} | ${t.verdict} |`)
+    parts.push('')
+  }
   return parts.join('\n')
 }

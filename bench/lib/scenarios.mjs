@@ -1,6 +1,11 @@
 // The scenarios of issue 7. Each says which workload the load generator runs,
-// how the servers are configured, and which peer features it needs.
+// how the servers are configured, which peers run it (echo-64, echo-1k and
+// bcast-1k also run issue 10's socketspec variants) and which peer features it needs.
+import { VARIANTS } from './peers.mjs'
 import { PEERS } from './wire.mjs'
+
+/** raw, Socket.IO, socketspec and its variants (socketspec-novalidate, socketspec-base): issue 10's comparisons. */
+const WITH_VARIANTS = [...PEERS, ...VARIANTS]
 
 /**
  * Timing of a run: full (`npm run bench`) or quick (`npm run bench:quick`).
@@ -14,12 +19,12 @@ export function timings ({ quick, windowS, warmupS }) {
   }
 }
 
-const echo = (id, title, connections, inflight, payloadBytes) => ({
+const echo = (id, title, connections, inflight, payloadBytes, peers = PEERS) => ({
   id,
   title,
   kind: 'throughput',
   unit: 'msg/s',
-  peers: PEERS,
+  peers,
   job: ({ port, t }) => ({
     workload: 'closedLoop',
     params: { port, connections, inflight, payloadBytes, warmupMs: t.warmupMs, windowMs: t.windowMs }
@@ -40,12 +45,12 @@ const open = (id, title, fraction, base, peers = PEERS) => ({
   })
 })
 
-const bcast = (id, title, members) => ({
+const bcast = (id, title, members, peers = PEERS) => ({
   id,
   title,
   kind: 'broadcast',
   unit: 'deliveries/s',
-  peers: PEERS,
+  peers,
   requires: ['rooms'],
   job: ({ port, t }) => ({
     workload: 'broadcast',
@@ -55,13 +60,13 @@ const bcast = (id, title, members) => ({
 
 /** Every scenario in the order the harness runs them (echo-64 first: the open-loop rates derive from it). */
 export const SCENARIOS = [
-  echo('echo-64', 'Echo, 64 B payload, 50 connections × 16 in flight (closed loop)', 50, 16, 64),
-  echo('echo-1k', 'Echo, 1 KB payload, 50 connections × 16 in flight (closed loop)', 50, 16, 1024),
+  echo('echo-64', 'Echo, 64 B payload, 50 connections × 16 in flight (closed loop)', 50, 16, 64, WITH_VARIANTS),
+  echo('echo-1k', 'Echo, 1 KB payload, 50 connections × 16 in flight (closed loop)', 50, 16, 1024, WITH_VARIANTS),
   echo('unpipelined-200', 'Echo, 64 B, 200 connections × 1 in flight (unpipelined)', 200, 1, 64),
   open('open-50', 'Open loop at 50 % of the peer\'s own echo-64 max (64 B, 50 connections)', 0.5, 'self'),
   open('open-80', 'Open loop at 80 % of the peer\'s own echo-64 max (64 B, 50 connections)', 0.8, 'self'),
   open('open-sio150', 'Open loop at 1.5 × Socket.IO\'s echo-64 max (the throughput target\'s load)', 1.5, 'socketio', ['raw', 'socketspec']),
-  bcast('bcast-1k', 'Broadcast to a room of 1,000 members (4 broadcasts in flight)', 1000),
+  bcast('bcast-1k', 'Broadcast to a room of 1,000 members (4 broadcasts in flight)', 1000, WITH_VARIANTS),
   bcast('bcast-10k', 'Broadcast to a room of 10,000 members (4 broadcasts in flight)', 10_000),
   {
     id: 'idle-10k',

@@ -1,15 +1,30 @@
 // Peer (c): socketspec from dist/ (`npm run build:ts`), with a validated `echo`
 // schema, a connection rate limit far above the offered load, and declared
-// `emits` / `broadcasts` schemas so outbound frames use compiled serializers.
+// `emits` / `broadcasts` schemas so outbound frames use compiled serializers
+// (and, since issue 10, are checked by a compiled Ajv validator first: the
+// echo reply `echo_response` is declared with a schema, so echo-64 pays for it).
+//
+// Variants (bench/lib/peers.mjs), by environment:
+//   BENCH_OUTBOUND_VALIDATION=always|never  the plugin's outboundValidation option
+//                                           (unset: the plugin's default, 'always')
+//   BENCH_SOCKETSPEC_DIST=DIR               load DIR/lib/index.js instead of this
+//                                           checkout's dist/ (a baseline build)
 import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import Fastify from 'fastify'
 import { config, ready, unavailable } from './control.mjs'
 
 const cfg = config()
-const distUrl = new URL('../../dist/lib/index.js', import.meta.url)
+const peer = process.env.BENCH_PEER || 'socketspec'
+const distUrl = process.env.BENCH_SOCKETSPEC_DIST
+  ? pathToFileURL(resolve(process.env.BENCH_SOCKETSPEC_DIST, 'lib/index.js'))
+  : new URL('../../dist/lib/index.js', import.meta.url)
+const outboundValidation = process.env.BENCH_OUTBOUND_VALIDATION || null
 
-if (!existsSync(fileURLToPath(distUrl))) unavailable('dist/lib/index.js is missing (run npm run build:ts)')
+if (process.env.BENCH_PEER === 'socketspec-base' && !process.env.BENCH_SOCKETSPEC_DIST) unavailable('socketspec-base needs --base-dist DIR')
+else if (!existsSync(fileURLToPath(distUrl))) unavailable(`${fileURLToPath(distUrl)} is missing (run npm run build:ts)`)
+else if (outboundValidation !== null && outboundValidation !== 'always' && outboundValidation !== 'never') unavailable(`BENCH_OUTBOUND_VALIDATION=${outboundValidation}: expected always or never`)
 else await main()
 
 async function main () {
@@ -17,7 +32,7 @@ async function main () {
   try {
     ss = await import(distUrl.href)
   } catch (err) {
-    unavailable(`dist/lib/index.js failed to load: ${err.message}`)
+    unavailable(`${fileURLToPath(distUrl)} failed to load: ${err.message}`)
     return
   }
   const socketspec = ss.default
@@ -43,7 +58,14 @@ async function main () {
   }
   if (cfg.auth) options.auth = ss.jwtAuth({ secret: cfg.jwtSecret, algorithm: 'HS256' })
   if (cfg.redisUrl) options.backend = ss.redisBackend({ url: cfg.redisUrl })
-  await app.register(socketspec, options)
+  // Only when asked: a build from before issue 10 may not know the option.
+  if (outboundValidation !== null) options.outboundValidation = outboundValidation
+  try {
+    await app.register(socketspec, options)
+  } catch (err) {
+    unavailable(`this build refused the options: ${err.message.split('\n')[0]}`)
+    return
+  }
 
   const socket = app.socket
   socket.on('echo', {
@@ -68,11 +90,16 @@ async function main () {
     await socket.to(payload.room).emit('bcast', { data: payload.data })
   })
 
-  await app.listen({ port: cfg.port, host: cfg.host })
+  try {
+    await app.listen({ port: cfg.port, host: cfg.host })
+  } catch (err) {
+    unavailable(`this build failed to start: ${err.message.split('\n')[0]}`)
+    return
+  }
   const rooms = typeof socket.to === 'function' && socket.rooms !== undefined
   ready({
     port: app.server.address().port,
-    peer: 'socketspec',
+    peer,
     features: { rooms, auth: typeof ss.jwtAuth === 'function', redis: typeof ss.redisBackend === 'function' },
     close: () => app.close()
   })
