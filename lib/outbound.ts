@@ -107,9 +107,8 @@ export class Outbound {
 
   /** Write one text frame. False when the connection no longer takes frames. */
   text (conn: Connection, frame: string): boolean {
-    const ws = conn[kSocket]
-    if (conn[kState] > OPEN || ws.readyState !== WS_OPEN) return false
-    if (!conn[kCorked]) this.#hold(conn, ws)
+    const ws = this.#ready(conn)
+    if (ws === null) return false
     ws.send(frame)
     this.owner.stats.eventsOut++
     return true
@@ -120,9 +119,8 @@ export class Outbound {
    * its bytes go straight to the socket when ws allows it, else through ws.
    */
   prepared (conn: Connection, frame: PreparedFrame): boolean {
-    const ws = conn[kSocket]
-    if (conn[kState] > OPEN || ws.readyState !== WS_OPEN) return false
-    if (!conn[kCorked]) this.#hold(conn, ws)
+    const ws = this.#ready(conn)
+    if (ws === null) return false
     if (acceptsRawFrames(ws)) rawSocket(ws)!.write(frame.bytes)
     else ws.send(frame.text)
     this.owner.stats.eventsOut++
@@ -131,10 +129,7 @@ export class Outbound {
 
   /** A WebSocket ping control frame (every RFC 6455 client answers it with a pong by itself). */
   ping (conn: Connection): void {
-    const ws = conn[kSocket]
-    if (conn[kState] > OPEN || ws.readyState !== WS_OPEN) return
-    if (!conn[kCorked]) this.#hold(conn, ws)
-    ws.ping()
+    this.#ready(conn)?.ping()
   }
 
   /**
@@ -156,20 +151,27 @@ export class Outbound {
     ws.once('close', () => clearTimeout(t))
   }
 
-  /** Cork the socket until the end of the tick; the flush then checks backpressure. */
-  #hold (conn: Connection, ws: WebSocket): void {
-    conn[kCorked] = true
-    const raw = rawSocket(ws)
-    raw?.cork()
-    process.nextTick(flush, this, conn, raw)
+  /**
+   * The socket to write to, or null when the connection no longer takes frames.
+   * The first write of a tick corks the socket until the end of the tick; the
+   * flush then checks backpressure.
+   */
+  #ready (conn: Connection): WebSocket | null {
+    if (!this.writable(conn)) return null
+    const ws = conn[kSocket]
+    if (!conn[kCorked]) {
+      conn[kCorked] = true
+      const raw = rawSocket(ws)
+      raw?.cork()
+      process.nextTick(flush, this, conn, raw)
+    }
+    return ws
   }
 
   /** @internal Called after the flush: watch or close a client whose unsent bytes are over the cap. */
   afterFlush (conn: Connection): void {
-    if (conn[kState] > OPEN) return
-    const ws = conn[kSocket]
-    if (ws.readyState !== WS_OPEN) return
-    const unsent = unsentBytes(ws)
+    if (!this.writable(conn)) return
+    const unsent = unsentBytes(conn[kSocket])
     const over = conn[kOverCap]
     if (unsent <= this.owner.maxBufferedBytes) {
       if (over !== null) conn[kOverCap] = null
@@ -189,7 +191,7 @@ export class Outbound {
   /** Re-check a client over the cap after DRAIN_GRACE_MS: it must have taken some of its backlog. */
   #watch (conn: Connection, watch: OverCap): void {
     this.owner.clock.setTimeout(() => {
-      if (conn[kOverCap] !== watch || conn[kState] > OPEN || conn[kSocket].readyState !== WS_OPEN) return
+      if (conn[kOverCap] !== watch || !this.writable(conn)) return
       const unsent = unsentBytes(conn[kSocket])
       if (unsent <= this.owner.maxBufferedBytes) {
         conn[kOverCap] = null

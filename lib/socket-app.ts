@@ -59,7 +59,7 @@ export class SocketApp {
       join: (conn, room) => e.rooms.join(conn, room),
       leave: (conn, room) => e.rooms.leave(conn, room),
       broadcast: async (room, event, payload, options) => {
-        if (!e.started) throw new FST_SOCKETSPEC_NOT_READY('rooms.broadcast()')
+        this.assertStarted('rooms.broadcast()')
         await e.rooms.broadcast(room, e.serializer.frame(event, payload), options?.except)
       },
       members: (room) => e.rooms.members(room),

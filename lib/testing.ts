@@ -178,15 +178,22 @@ export class TestConnection<C extends AnyContract = AnyContract> {
     const answer = this.wait(match, options.timeout ?? DEFAULT_TIMEOUT, `the reply to '${event}' (id ${id})`)
     const engine = this.app[kEngine]
     const ev = engine.started ? engine.registry.get(event) : undefined
+    let unwatch: (() => void) | undefined
     if (ev !== undefined && ev.replyEvent === undefined) {
       // Only an __error__ can answer an event without `reply`: once the server has
       // handled the message without one, fail now instead of at the timeout.
-      watchSettled(engine, this, id, () => {
+      unwatch = watchSettled(engine, this, id, () => {
         this.cancelWait(match, new Error(`'${event}' declares no reply, so request() only ever gets an __error__, and there was none: use send() (and receiveEvent()) for it, or declare \`reply\` on the event`))
       })
     }
-    await this.send(event, payload, { id })
-    const msg = await answer
+    let msg: TestMessage
+    try {
+      await this.send(event, payload, { id })
+      msg = await answer
+    } finally {
+      // answered (or rejected before the pipeline routed it): nothing left to watch
+      unwatch?.()
+    }
     if (msg.event === '__error__') {
       const p = msg.payload ?? {}
       throw new SocketError(p.code, p.message, p.details ?? {})
@@ -204,7 +211,8 @@ export class TestConnection<C extends AnyContract = AnyContract> {
 /** Per engine: server connection id → (message id → callback), for `request()` on events without a reply. */
 const settleWatches = new WeakMap<Engine, Map<string, Map<string, () => void>>>()
 
-function watchSettled (engine: Engine, client: TestConnection<any>, id: string, fn: () => void): void {
+/** Call `fn` once the server's pipeline is done with message `id` of `client`; returns the way to stop watching. */
+function watchSettled (engine: Engine, client: TestConnection<any>, id: string, fn: () => void): () => void {
   let byConn = settleWatches.get(engine)
   if (byConn === undefined) {
     const map = new Map<string, Map<string, () => void>>()
@@ -221,10 +229,16 @@ function watchSettled (engine: Engine, client: TestConnection<any>, id: string, 
     }
   }
   const server = client.serverSide()
-  if (server === undefined) return
+  if (server === undefined) return () => {}
   let watch = byConn.get(server.id)
   if (watch === undefined) byConn.set(server.id, (watch = new Map()))
   watch.set(id, fn)
+  const map = byConn
+  return () => {
+    const w = map.get(server.id)
+    if (w === undefined || !w.delete(id)) return
+    if (w.size === 0) map.delete(server.id)
+  }
 }
 
 /**
