@@ -7,7 +7,7 @@ import type { PreparedFrame } from './frame.js'
 import type { OverCap } from './outbound.js'
 import type { Engine } from './engine.js'
 import type { SessionTimers } from './session.js'
-import { kLog, kCorked, kRegistered, kBuckets, kCloseInfo, kEngine, kInflight, kOrdered, kQueue, kOverCap, kQueueBytes, kRefreshes, kSeen, kSocket, kState, kTimers } from './symbols.js'
+import { kAcks, kLog, kCorked, kRegistered, kBuckets, kCloseInfo, kEngine, kInflight, kOrdered, kQueue, kOverCap, kQueueBytes, kRefreshes, kSeen, kSocket, kState, kTimers } from './symbols.js'
 
 /** Connection lifecycle states. */
 export const ConnState = { PENDING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const
@@ -18,6 +18,20 @@ export interface SessionInfo {
   /** When maxDuration ends the session, or null. */
   expiresAt: number | null
   tokenExpiresAt: number | null
+}
+
+/** A `conn.request()` waiting for the client's `__ack__`. */
+export interface PendingAck {
+  event: string
+  resolve: (payload: any) => void
+  reject: (err: Error) => void
+  timer: { cancel: () => void }
+}
+
+/** Options of `conn.request()`. */
+export interface ConnectionRequestOptions {
+  /** Seconds to wait for the client's `__ack__` before ACK_TIMEOUT (default 10). */
+  timeout?: number
 }
 
 /** Target returned by `conn.to(room)`. */
@@ -66,6 +80,7 @@ export class Connection {
   /** @internal a frame or pong arrived since the last heartbeat ping */ [kSeen]: boolean
   /** @internal times of recent __refresh_auth__ attempts */ [kRefreshes]: number[] | null
 
+  /** @internal server requests waiting for __ack__ */ [kAcks]: Map<string, PendingAck> | null
   /** @internal the child logger, created on first use (most connections never log) */ [kLog]: FastifyBaseLogger | null
 
   constructor (engine: Engine, socket: WebSocket, id: string, headers: IncomingHttpHeaders, query: Record<string, string | string[] | undefined>, identity: Identity) {
@@ -84,6 +99,7 @@ export class Connection {
     this[kOverCap] = null
     this[kSeen] = true
     this[kRefreshes] = null
+    this[kAcks] = null
     this.id = id
     this.headers = headers
     this.query = query
@@ -131,6 +147,19 @@ export class Connection {
   /** @internal Deliver a frame encoded once for many receivers (broadcasts). */
   sendPrepared (frame: PreparedFrame): void {
     this[kEngine].sendPrepared(this, frame)
+  }
+
+  /**
+   * Ask the client something: sends `event` with a server-made `id` and resolves
+   * with the payload of the client's `__ack__` for it. Rejects with a SocketError:
+   * ACK_TIMEOUT, the code the client refused with, or DISCONNECTED when the
+   * connection closes first. The client SDK answers with `client.handle(event, fn)`.
+   *
+   * @example
+   * const { ok } = await conn.request('confirm', { question: 'Delete?' }, { timeout: 30 })
+   */
+  request (event: string, payload?: unknown, options: ConnectionRequestOptions = {}): Promise<any> {
+    return this[kEngine].request(this, event, payload, options.timeout ?? 10)
   }
 
   /** Join a room (room guards run first; PERMISSION_ERROR when refused). */

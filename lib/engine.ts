@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
 import { Connection, ConnState } from './connection.js'
-import { CloseCode, ErrorCode, isSocketError, wireMessage, type SocketError } from './errors.js'
+import { CloseCode, ErrorCode, SocketError, isSocketError, wireMessage } from './errors.js'
 import { EventRegistry, createAjv } from './registry.js'
 import { FrameSerializer } from './serializer.js'
 import { SessionTimers } from './session.js'
@@ -18,7 +18,7 @@ import type { PreparedFrame } from './frame.js'
 import { Outbound, CLOSE_GRACE_MS } from './outbound.js'
 import { Timer, type Clock } from './clock.js'
 import type { OutboundSystemEventName, SystemPayload } from '../schemas/protocol.js'
-import { kBuckets, kCloseInfo, kInflight, kQueue, kQueueBytes, kRegistered, kSeen, kState, kTimers } from './symbols.js'
+import { kAcks, kBuckets, kCloseInfo, kInflight, kQueue, kQueueBytes, kRegistered, kSeen, kState, kTimers } from './symbols.js'
 
 export { isSocketError } from './errors.js'
 
@@ -208,6 +208,43 @@ export class Engine {
   }
 
   /** Write one serialized frame to a connection (through the one outbound writer). */
+  /** `conn.request()`: send with a server-made id, settle on the client's `__ack__` (see `ack`). */
+  request (conn: Connection, event: string, payload: unknown, timeoutSeconds: number): Promise<any> {
+    if (conn[kState] !== ConnState.OPEN) return Promise.reject(new SocketError('DISCONNECTED', 'The connection is closed', { event }))
+    const id = randomUUID()
+    let frame: string
+    try {
+      frame = this.serializer.frame(event, payload, id)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return new Promise((resolve, reject) => {
+      const acks = conn[kAcks] ??= new Map()
+      const timer = new Timer(this.clock, timeoutSeconds * 1000, () => {
+        acks.delete(id)
+        reject(new SocketError(ErrorCode.ACK_TIMEOUT, `No __ack__ for '${event}' within ${timeoutSeconds} s`, { event, timeout: timeoutSeconds }))
+      })
+      acks.set(id, { event, resolve, reject, timer })
+      this.send(conn, frame)
+    })
+  }
+
+  /** An `__ack__` from the client: resolve (or, with `error`, reject) the request with that id. */
+  ack (conn: Connection, id: string | undefined, msg: { payload?: unknown, error?: { code?: unknown, message?: unknown } }): void {
+    const acks = conn[kAcks]
+    const pending = id === undefined ? undefined : acks?.get(id)
+    if (pending === undefined) return
+    acks!.delete(id!)
+    pending.timer.cancel()
+    const e = msg.error
+    if (e !== undefined && e !== null && typeof e === 'object') {
+      const code = typeof e.code === 'string' && e.code !== '' ? e.code : 'HANDLER_ERROR'
+      pending.reject(new SocketError(code, typeof e.message === 'string' ? e.message : undefined, { event: pending.event }))
+    } else {
+      pending.resolve(msg.payload === undefined ? {} : msg.payload)
+    }
+  }
+
   send (conn: Connection, frame: string): void {
     this.out.text(conn, frame)
   }
@@ -301,6 +338,14 @@ export class Engine {
     conn[kQueue] = null
     conn[kTimers]?.clear()
     conn[kTimers] = null
+    const acks = conn[kAcks]
+    if (acks !== null) {
+      conn[kAcks] = null
+      for (const a of acks.values()) {
+        a.timer.cancel()
+        a.reject(new SocketError('DISCONNECTED', `The connection closed before the __ack__ for '${a.event}'`, { event: a.event }))
+      }
+    }
     this.connections.delete(conn.id)
     const info = conn[kCloseInfo] ?? { code, reason: 'client_closed' }
     if (wasRegistered) void this.finishDisconnect(conn, info.reason, info.code)

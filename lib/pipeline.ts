@@ -133,6 +133,10 @@ export function onFrame (engine: Engine, conn: Connection, data: Buffer, isBinar
       conn[kTimers]?.pongReceived()
       return
     }
+    if (name === '__ack__') {
+      engine.ack(conn, clientId, msg)
+      return
+    }
     if (name === '__refresh_auth__') {
       const wait = refreshWait(engine, conn)
       if (wait > 0) {

@@ -25,3 +25,5 @@ export const kRefreshes = Symbol('socketspec.refreshes')
 export const kClock = Symbol.for('socketspec.clock')
 /** Unsent bytes when the connection was last seen over maxBufferedBytes (0: under it). */
 export const kOverCap = Symbol('socketspec.overCap')
+/** Server requests (`conn.request`) waiting for their `__ack__`, by id. */
+export const kAcks = Symbol('socketspec.acks')

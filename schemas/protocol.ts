@@ -150,6 +150,13 @@ export const SystemEvents = {
     payload: Type.Object({
       retry_after_ms: Type.Integer({ description: 'Milliseconds to wait before reconnecting.' })
     }, { title: 'ServerShutdownPayload', description: 'When to reconnect.' })
+  },
+  __ack__: {
+    direction: 'in',
+    summary: 'Answer to a server request.',
+    description: 'Answers a server request (conn.request(event, payload)), carrying that request\'s id; its payload is what conn.request() resolves with. {"event":"__ack__","id":"…","error":{"code","message"}} refuses the request instead: conn.request() rejects with that code. Not routed to handlers.',
+    payload: Type.Object({}, { additionalProperties: true, title: 'AckPayload', description: 'Whatever the request asked for.' }),
+    correlated: true
   }
 } as const satisfies Record<string, SystemEventSpec>
 

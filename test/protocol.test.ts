@@ -18,7 +18,7 @@ import {
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
 
 const ROWS = Object.entries(SystemEvents) as Array<[SystemEventName, SystemEventSpec]>
-const INBOUND = ['__pong__', '__refresh_auth__']
+const INBOUND = ['__pong__', '__refresh_auth__', '__ack__']
 
 /** Ajv as the engine builds it: formats on, strict. */
 function compiler (): Ajv {
@@ -30,7 +30,7 @@ function compiler (): Ajv {
 t.test('the table holds exactly the reserved events of SPEC §2 built so far', async (t) => {
   t.same(Object.keys(SystemEvents), [
     '__connect__', '__disconnect__', '__ping__', '__pong__', '__error__', '__auth_expiring__',
-    '__refresh_auth__', '__auth_refreshed__', '__session_expiring__', '__idle_warning__', '__server_shutdown__'
+    '__refresh_auth__', '__auth_refreshed__', '__session_expiring__', '__idle_warning__', '__server_shutdown__', '__ack__'
   ])
   for (const name of Object.keys(SystemEvents)) {
     t.match(name, /^__[a-z]+(_[a-z]+)*__$/, `${name} is __x__`)
@@ -49,7 +49,7 @@ t.test('directions, correlation and replies', async (t) => {
       t.equal(reply?.correlated, true, `${spec.reply} carries the id it answers`)
     }
   }
-  t.same(ROWS.filter(([, s]) => s.correlated === true).map(([n]) => n), ['__error__', '__refresh_auth__', '__auth_refreshed__'])
+  t.same(ROWS.filter(([, s]) => s.correlated === true).map(([n]) => n), ['__error__', '__refresh_auth__', '__auth_refreshed__', '__ack__'])
   t.equal(SystemEvents.__refresh_auth__.reply, '__auth_refreshed__')
   t.equal(SystemEvents.__error__.payload, ErrorPayload, '__error__ carries ErrorPayload')
 })
@@ -97,7 +97,8 @@ t.test('the schemas compile with Ajv and accept what the server sends', async (t
     __auth_refreshed__: [{ expires_at: null }, { expires_at: 1700000000000 }],
     __session_expiring__: [{ expires_at: 1700000000000, seconds_left: 2.5 }],
     __idle_warning__: [{ seconds_left: 30 }],
-    __server_shutdown__: [{ retry_after_ms: 5000 }]
+    __server_shutdown__: [{ retry_after_ms: 5000 }],
+    __ack__: [{}, { ok: true, anything: [1, 2] }]
   }
   for (const [name, spec] of ROWS) {
     const validate = ajv.compile(spec.payload)
@@ -137,7 +138,7 @@ t.test('types come from the schemas', async (t) => {
   const pong: SystemPayload<'__pong__'> = {}
 
   const outbound: Equal<OutboundSystemEventName, '__connect__' | '__disconnect__' | '__ping__' | '__error__' | '__auth_expiring__' | '__auth_refreshed__' | '__session_expiring__' | '__idle_warning__' | '__server_shutdown__'> = true
-  const inbound: Equal<InboundSystemEventName, '__pong__' | '__refresh_auth__'> = true
+  const inbound: Equal<InboundSystemEventName, '__pong__' | '__refresh_auth__' | '__ack__'> = true
   const errorType: Equal<ErrorPayload, SystemPayload<'__error__'>> = true
   const direction: Equal<(typeof SystemEvents)['__pong__']['direction'], 'in'> = true
   const envelope: Equal<InboundEnvelope, { event: string, payload?: unknown, id?: string }> = true
