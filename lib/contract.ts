@@ -1,4 +1,7 @@
 import type { SchemaLike } from './schema-types.js'
+import type { EventContract } from './contract-types.js'
+
+export type { EventContract, AnyContract } from './contract-types.js'
 import type { BroadcastDeclaration, DeclaredPayload, EmitDeclaration, EventOptions, OutboundMap, PayloadOf, ReplyDeclaration } from './types.js'
 
 /** Any event declaration `defineEvents` accepts (the options of `app.socket.on`). */
@@ -23,16 +26,6 @@ export function defineEvents<const T extends Record<string, AnyEventOptions>> (e
   return events
 }
 
-/** What the client side needs to know of one event. */
-export interface EventContract<P = unknown, R = unknown, O = Record<string, unknown>> {
-  /** The inbound payload type. */
-  payload: P
-  /** The reply's payload type (`never` when the event declares no reply). */
-  reply: R
-  /** Event name → payload type of what the event sends (emits, broadcasts, reply). */
-  outbound: O
-}
-
 type ReplyPayloadOf<R> = R extends { event: string } ? DeclaredPayload<R> : never
 
 type EmitsOf<T> = T extends { emits: infer E extends readonly EmitDeclaration[] } ? E : []
@@ -48,6 +41,3 @@ export type Contract<T extends Record<string, AnyEventOptions>> = {
     OutboundMap<EmitsOf<T[K]>, BroadcastsOf<T[K]>, ReplyOf<T[K]>>
   >
 }
-
-/** A contract that knows nothing: every event name, any payload (the default of TestClient). */
-export type AnyContract = Record<string, EventContract<any, any, Record<string, any>>>

@@ -14,7 +14,8 @@ export default defineConfig({
   build: {
     outDir: 'dist',
     emptyOutDir: true,
-    target: 'es2020',
+    // The client SDK's #private members stay native (es2020 would down-level them to WeakMaps): the same target as dist/client.
+    target: 'es2022',
     cssCodeSplit: false,
     modulePreload: { polyfill: false },
     reportCompressedSize: false

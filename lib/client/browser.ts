@@ -1,14 +1,14 @@
 // `socketspec/client` in browsers (the package's "browser" condition, bundled
 // into dist/client/socketspec-client.js): no dependencies, the global
 // WebSocket, tokens as the `bearer.<t>` subprotocol entry.
-import type { AnyContract } from '../contract.js'
+import type { AnyContract } from '../contract-types.js'
 import { SocketspecClient } from './core.js'
 import type { ClientOptions, WebSocketConstructor } from './types.js'
 
 export { SocketspecClient } from './core.js'
 export { SocketError, isSocketError } from '../wire-errors.js'
 export type * from './types.js'
-export type { Contract, EventContract, AnyContract } from '../contract.js'
+export type { EventContract, AnyContract } from '../contract-types.js'
 
 /**
  * Open a client to a socketspec server (see the Node entry for the options).

@@ -1,7 +1,7 @@
 // `socketspec/client` in Node: `ws` is the default WebSocket (Node 20 has no
 // global one), and tokens go in the Authorization header.
 import WebSocket from 'ws'
-import type { AnyContract } from '../contract.js'
+import type { AnyContract } from '../contract-types.js'
 import { SocketspecClient } from './core.js'
 import type { ClientOptions, WebSocketConstructor } from './types.js'
 

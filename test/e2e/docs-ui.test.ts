@@ -1,4 +1,7 @@
 import t, { type Test } from 'tap'
+import { readFile, readdir } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Browser, Page } from 'playwright-core'
 import socketspec, { Type } from '../../lib/index.js'
@@ -34,7 +37,7 @@ async function connect (page: Page, index: number, token?: string): Promise<stri
 }
 
 /** Small app with auth, a broadcast, a reply and a fast heartbeat (the chat example has none of these yet). */
-async function shoutApp (): Promise<FastifyInstance> {
+async function shoutApp (shutdownTimeout = 5): Promise<FastifyInstance> {
   const app = Fastify({ logger: false })
   await app.register(socketspec, {
     path: '/ws',
@@ -42,7 +45,8 @@ async function shoutApp (): Promise<FastifyInstance> {
     docsUrl: '/docs',
     docsAccessToken: 'docs-secret',
     auth: { authenticate: ({ token }) => token === 'alice' || token === 'bob' ? { userId: token } : null },
-    session: { heartbeatInterval: 0.3, heartbeatTimeout: 5 }
+    session: { heartbeatInterval: 0.3, heartbeatTimeout: 5 },
+    shutdownTimeout
   })
   app.socket.on('shout', {
     payload: Type.Object({ text: Type.String({ minLength: 1, default: 'hi all' }) }),
@@ -59,6 +63,24 @@ async function shoutApp (): Promise<FastifyInstance> {
   }, async (_conn, { a, b }) => ({ result: a + b }))
   return app
 }
+
+/** An app served on one port that can be stopped and served again, as a new instance, on that port. */
+async function restartable (t: Test, make: () => Promise<FastifyInstance>): Promise<{ base: string, stop: () => Promise<void>, start: () => Promise<void> }> {
+  let app = await make()
+  t.teardown(() => app.close())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as { port: number }
+  return {
+    base: `http://127.0.0.1:${port}`,
+    stop: () => app.close(),
+    start: async () => {
+      app = await make()
+      await app.listen({ port, host: '127.0.0.1' })
+    }
+  }
+}
+
+const uiDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'ui')
 
 if (skip !== null) {
   t.comment(`skipping docs UI browser tests: ${skip}`)
@@ -255,16 +277,17 @@ if (skip !== null) {
     const card = page.getByTestId('event-join')
     const firstResult = card.getByTestId('result-join').first()
     await firstResult.locator('[data-kind="reply"]').waitFor()
-    const firstId = await firstResult.getAttribute('data-request-id')
+    t.equal(await firstResult.getAttribute('data-conn'), 'Connection 1')
 
     // Connection 2 joins the same room: connection 1 receives user_joined, a broadcast without id.
     await page.getByTestId('conn-select-1').check()
     await page.getByTestId('send-join').click()
     const broadcast = card.getByTestId('related-join-frame')
     await broadcast.waitFor()
-    await card.locator(`[data-testid="result-join"]:not([data-request-id="${firstId ?? ''}"]) [data-kind="reply"]`).waitFor()
+    // Request ids are chosen per connection by the client SDK: the result is told apart by its connection.
+    await card.locator('[data-testid="result-join"][data-conn="Connection 2"] [data-kind="reply"]').waitFor()
 
-    const mine = card.locator(`[data-testid="result-join"][data-request-id="${firstId ?? ''}"]`)
+    const mine = card.locator('[data-testid="result-join"][data-conn="Connection 1"]')
     t.match(await mine.innerText(), /via Connection 1/)
     t.same(await mine.locator('[data-kind]').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-kind') ?? ''} ${e.getAttribute('data-event') ?? ''}`)),
       ['reply joined'], 'connection 1\'s request shows only its reply, matched by id')
@@ -341,12 +364,107 @@ if (skip !== null) {
     t.equal(await page.getByTestId('server-frames-user_joined-counts').innerText(), 'Connection 1: 1')
     t.equal(await page.getByTestId('server-event-count-user_joined').innerText(), '1 received', 'count in the card header')
     t.same((await framesOf('joined', 2)).sort(), ['reply Connection 1', 'reply Connection 2'], 'each connection\'s reply')
-    t.match(await page.getByTestId('server-frames-joined-frame').first().innerText(), /answers join id ui-/, 'a reply names the request it answers')
+    t.match(await page.getByTestId('server-frames-joined-frame').first().innerText(), /answers join id \d+/, 'a reply names the request it answers')
     t.same(await framesOf('echo_response', 1), ['emit Connection 1'])
     t.same([...new Set(await page.getByTestId('server-frames-joined-frame').evaluateAll((els) => els.map((e) => e.getAttribute('data-event'))))], ['joined'], 'each card lists only its own event')
 
     await page.getByTestId('server-frames-user_joined-clear').click()
     t.equal(await page.getByTestId('server-frames-user_joined-frame').count(), 0, 'clear')
     t.same(errors, [], 'no uncaught errors in the page')
+  })
+  t.test('connections run on the client SDK: a server restart reconnects by itself, Disconnect does not', async (t) => {
+    // shutdownTimeout 0: __server_shutdown__ says retry after 1 s, so the restart is quick.
+    const server = await restartable(t, () => shoutApp(0))
+    const { page, errors } = await open(t, browser, `${server.base}/docs?token=docs-secret`)
+    const first = await connect(page, 0, 'alice')
+    await page.getByTestId('add-connection').click()
+    const second = await connect(page, 1, 'bob')
+    await page.getByTestId('conn-select-0').check()
+    await page.getByTestId('event-toggle-add').click()
+    await page.getByTestId('tryit-add').click()
+
+    await server.stop()
+    const bar = page.getByTestId('status-bar')
+    await page.locator('[data-testid="status-bar"][data-state="reconnecting"]').waitFor()
+    t.equal(await page.getByTestId('status-state').innerText(), 'Reconnecting…', 'nobody clicked anything: the SDK retries')
+    t.match(await page.getByTestId('status-retry').innerText(), /^attempt \d+ · (next try in \d+\.\d s|trying…)$/, 'the attempt and its countdown')
+    t.match(await page.getByTestId('status-close').innerText(), /^last close 100[16]\b/, 'the close that caused it')
+    await page.locator('[data-testid="conn-1"][data-state="reconnecting"]').waitFor()
+    t.pass('every connection reconnects on its own')
+    t.equal(await bar.getByTestId('status-connect').count(), 0, 'no Connect button while the client retries…')
+    t.equal(await bar.getByTestId('status-disconnect').count(), 1, '…but Disconnect, to stop it')
+
+    // Sent while the server is down: the SDK queues it and sends it once connected.
+    await page.getByTestId('send-add').click()
+    const queued = page.getByTestId('result-add').first()
+    await page.locator('[data-testid="result-add"][data-status="queued"]').waitFor()
+    t.match(await queued.innerText(), /queued: sent once connected/)
+    t.equal(await page.locator('[data-testid="log"] [data-dir="out"][data-event="add"]').count(), 0, 'nothing went out yet')
+
+    await server.start()
+    await page.locator('[data-testid="status-bar"][data-state="open"]').waitFor({ timeout: 15_000 })
+    const renewed = (await page.getByTestId('status-connection-id').innerText()).trim()
+    t.match(renewed, /^[0-9a-f-]{36}$/)
+    t.not(renewed, first, 'a new connection id from the new server')
+    t.equal(await page.getByTestId('conn-id-0').innerText(), renewed)
+    await page.locator('[data-testid="conn-1"][data-state="open"]').waitFor({ timeout: 15_000 })
+    t.not(await page.getByTestId('conn-id-1').innerText(), second, 'connection 2 is back too, with its token')
+    await page.getByTestId('reply-add').waitFor()
+    t.match(await page.getByTestId('reply-add').innerText(), /sum[\s\S]*"result": 5/, 'the queued request is answered, matched by id')
+    t.equal(await queued.getAttribute('data-status'), 'answered')
+    t.match(await queued.getAttribute('data-request-id') ?? '', /^\d+$/, 'the id the SDK gave it')
+    const log = page.getByTestId('log')
+    t.ok(await log.locator('[data-dir="info"]', { hasText: /reconnecting in \d+ ms \(attempt 1\)/ }).count() >= 1, 'the log says why and when it retries')
+    t.ok(await log.locator('[data-dir="info"]', { hasText: `reconnected as ${renewed}` }).count() >= 1, 'and that it is back')
+    t.equal(await log.locator('[data-dir="in"][data-event="__connect__"][data-conn="Connection 1"]').count(), 2, 'every frame is logged, across connections')
+
+    // An event with a reply: request() rejects with the server's __error__ for its id, shown inline.
+    await page.getByTestId('editor-add').fill('{"a": "two"}')
+    await page.getByTestId('send-add').click()
+    await page.getByTestId('error-add').waitFor()
+    const invalid = page.getByTestId('result-add').first()
+    t.equal(await invalid.getAttribute('data-status'), 'error')
+    const errorText = await page.getByTestId('error-add').innerText()
+    t.match(errorText, /VALIDATION_ERROR[\s\S]*"path": "\/a"/)
+    t.match(errorText, `"request_id": "${await invalid.getAttribute('data-request-id') ?? '?'}"`, 'the error for that request\'s id')
+
+    // Disconnect is client.close(): the next restart brings back connection 2 only.
+    await page.getByTestId('disconnect-0').click()
+    await page.locator('[data-testid="conn-0"][data-state="disconnected"]').waitFor()
+    t.equal(await page.getByTestId('conn-state-0').innerText(), 'Disconnected')
+    t.match(await page.getByTestId('conn-close-0').innerText(), /1000/)
+    await server.stop()
+    await page.locator('[data-testid="conn-1"][data-state="reconnecting"]').waitFor()
+    await server.start()
+    await page.locator('[data-testid="conn-1"][data-state="open"]').waitFor({ timeout: 15_000 })
+    t.equal(await page.getByTestId('conn-state-0').innerText(), 'Disconnected', 'a closed connection stays closed')
+    t.equal(await log.locator('[data-dir="in"][data-event="__connect__"][data-conn="Connection 1"]').count(), 2, 'it never connected again')
+
+    // A URL the browser refuses: told inline, no uncaught error.
+    await page.getByTestId('ws-url').fill('ftp://127.0.0.1/ws')
+    await page.getByTestId('connect-0').click()
+    await page.getByTestId('conn-close-0').filter({ hasText: 'cannot connect' }).waitFor()
+    t.match(await page.getByTestId('conn-close-0').innerText(), /cannot connect: .*scheme/, 'the browser\'s reason')
+    t.equal(await page.getByTestId('conn-state-0').innerText(), 'Disconnected')
+    t.same(errors, [], 'no uncaught errors in the page')
+  })
+
+  t.test('the UI has no WebSocket code of its own: the built bundle carries the client SDK', async (t) => {
+    const sources: string[] = []
+    const walk = async (dir: string): Promise<void> => {
+      for (const entry of await readdir(dir, { withFileTypes: true })) {
+        if (entry.isDirectory()) await walk(join(dir, entry.name))
+        else if (/\.tsx?$/.test(entry.name)) sources.push(join(dir, entry.name))
+      }
+    }
+    await walk(join(uiDir, 'src'))
+    t.ok(sources.length > 5, `${sources.length} source files`)
+    for (const file of sources) t.notMatch(await readFile(file, 'utf8'), /new WebSocket\s*\(/, `${file.slice(uiDir.length + 1)} opens no WebSocket`)
+    t.match(await readFile(join(uiDir, 'src', 'store.ts'), 'utf8'), /from '\.\.\/\.\.\/lib\/client\/browser\.js'/, 'the store imports the browser entry of the SDK')
+
+    const assets = (await readdir(join(uiDir, 'dist', 'assets'))).filter((f) => f.endsWith('.js'))
+    t.equal(assets.length, 1, 'one script')
+    const bundle = await readFile(join(uiDir, 'dist', 'assets', assets[0]), 'utf8')
+    for (const marker of ['globalThis.WebSocket', 'bearer.', '__resume__', '__refresh_auth__', '__ack__']) t.ok(bundle.includes(marker), `the bundle contains the SDK's ${marker}`)
   })
 }

@@ -1,6 +1,8 @@
 import { useEffect, useState } from 'preact/hooks'
+import { connect, type ClientState, type SocketError, type SocketspecClient, type StateInfo } from '../../lib/client/browser.js'
 
-export type ConnState = 'disconnected' | 'connecting' | 'open' | 'closing'
+/** `reconnecting`: the connection dropped and the client SDK is trying again by itself. */
+export type ConnState = 'disconnected' | 'connecting' | 'open' | 'reconnecting'
 
 export interface Conn {
   key: number
@@ -10,7 +12,9 @@ export interface Conn {
   connectionId?: string
   /** Last close, e.g. "4001 Authentication failed". */
   closeInfo?: string
-  ws?: WebSocket
+  /** With `reconnecting`: the attempt number and when it starts (epoch ms). */
+  attempt?: number
+  retryAt?: number
 }
 
 export interface Frame {
@@ -43,35 +47,63 @@ export interface Received {
 
 /** One "Send" from a card and what came back for its id. */
 export interface SendResult {
-  id: string
+  /** Unique in the page (ids are only unique per connection). */
+  key: string
+  /** The frame's `id`, chosen by the client SDK when the frame leaves (unset while queued). */
+  id?: string
   connKey: number
   connLabel: string
   sentAt: number
   /** The event declares a reply, not received yet. */
   awaitsReply: boolean
   payload: unknown
-  status: 'sent' | 'answered' | 'error' | 'failed'
+  /** queued: waits in the client SDK for the connection to come back. */
+  status: 'queued' | 'sent' | 'answered' | 'error' | 'failed'
   note?: string
   answers: Answer[]
+}
+
+/** A request of this page on one client, and the frame that answered it (as read off the wire). */
+interface Sent {
+  result: SendResult
+  event: string
+  answer?: Answer
+  /** The SDK's promise settled (answered, timed out…): later frames with its id go straight to the card. */
+  settled?: boolean
+}
+
+/** One client SDK instance: a Connect until its Disconnect (reconnects included). */
+interface Session {
+  client?: SocketspecClient
+  /** Requests written to the wire, by their id. */
+  requests: Map<string, Sent>
+  /** Requests whose frame has not left yet (the SDK queues while not open), in send order. */
+  unsent: Sent[]
+  /** Got `open` once: the next `open` is a reconnect. */
+  opened: boolean
 }
 
 const MAX_FRAMES = 500
 const MAX_RESULTS = 10
 const MAX_RECEIVED = 20
+/** Events without a reply answer only with an `__error__`: after this long, none is coming. */
+const REQUEST_TIMEOUT_MS = 30_000
+const RECONNECT = { minDelay: 500, maxDelay: 10_000 }
 // Subprotocol entries must be RFC 7230 tokens; other tokens go in the query string.
 const TOKEN_CHARS = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
-let idCounter = 0
-/** A request id unique within this page (crypto.randomUUID needs a secure context). */
-function newRequestId (): string {
-  idCounter++
-  return `ui-${Date.now().toString(36)}-${idCounter}-${Math.random().toString(36).slice(2, 8)}`
+let keyCounter = 0
+const newResultKey = (): string => `r${++keyCounter}`
+
+function closeText (info: StateInfo): string {
+  const reason = info.reason !== undefined && info.reason !== '' ? info.reason : info.error?.message ?? ''
+  return `${info.code ?? 1006}${reason === '' ? '' : ' ' + reason}`
 }
 
 /**
- * Connections, the frame log, the per-card results and the received frames per event;
- * components subscribe to changes. Answers are matched by `id` only: emits and broadcasts
- * carry none, so they are kept per event and never credited to a request.
+ * Connections (one client SDK instance each), the frame log, the per-card results and the
+ * received frames per event; components subscribe to changes. Answers are matched by `id`
+ * only: emits and broadcasts carry none, so they are kept per event and never credited to a request.
  */
 export class Store {
   url = ''
@@ -83,8 +115,8 @@ export class Store {
   received = new Map<string, Received[]>()
   /** How many frames of each event each connection (by label) received. */
   receivedCounts = new Map<string, Map<string, number>>()
-  /** Requests sent from this page by id, with the event they were sent as. */
-  private pending = new Map<string, { result: SendResult, event: string }>()
+  /** The live client of each connection, by connection key. */
+  private sessions = new Map<number, Session>()
   private listeners = new Set<() => void>()
   private scheduled = false
   private seq = 0
@@ -128,7 +160,7 @@ export class Store {
   removeConnection (key: number) {
     const conn = this.conns.find((c) => c.key === key)
     if (conn === undefined || this.conns.length === 1) return
-    conn.ws?.close(1000)
+    this.disconnect(key)
     this.conns = this.conns.filter((c) => c.key !== key)
     if (this.activeKey === key) this.activeKey = this.conns[0].key
     this.notify()
@@ -152,102 +184,140 @@ export class Store {
 
   clearLog () { this.frames = []; this.notify() }
 
+  /** Opens a client SDK connection; it reconnects by itself until Disconnect. */
   connect (key: number) {
     const conn = this.conns.find((c) => c.key === key)
-    if (conn === undefined || conn.state === 'open' || conn.state === 'connecting') return
+    if (conn === undefined || this.sessions.has(key)) return
     const token = conn.token.trim()
+    const inProtocol = token !== '' && TOKEN_CHARS.test(token)
     let url = this.url
-    let protocols: string[] | undefined
-    if (token !== '' && TOKEN_CHARS.test(token)) protocols = ['socketspec', `bearer.${token}`]
-    else if (token !== '') url += (url.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(token)
-    let ws: WebSocket
-    try {
-      ws = new WebSocket(url, protocols)
-    } catch (err) {
-      this.update(key, { state: 'disconnected', closeInfo: (err as Error).message })
-      this.log(conn, 'info', `cannot connect: ${(err as Error).message}`)
-      return
-    }
-    this.update(key, { ws, state: 'connecting', connectionId: undefined, closeInfo: undefined })
+    if (token !== '' && !inProtocol) url += (url.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(token)
+    const session: Session = { requests: new Map(), unsent: [], opened: false }
+    const current = () => this.sessions.get(key) === session
+    this.sessions.set(key, session)
+    this.update(key, { state: 'connecting', connectionId: undefined, closeInfo: undefined, attempt: undefined, retryAt: undefined })
     this.log(conn, 'info', `connecting to ${this.url}${token === '' ? '' : ' with a token'}`)
-    ws.onmessage = (e) => { if (conn.ws === ws) this.onFrame(conn, e.data) }
-    ws.onopen = () => { if (conn.ws === ws) this.update(key, { state: 'open' }) }
-    ws.onerror = () => { if (conn.ws === ws) this.log(conn, 'info', 'WebSocket error') }
-    ws.onclose = (e) => {
-      if (conn.ws !== ws) return
-      const closeInfo = `${e.code}${e.reason === '' ? '' : ' ' + e.reason}`
-      this.update(key, { state: 'disconnected', ws: undefined, closeInfo })
-      this.log(conn, 'info', `closed ${closeInfo}`)
-      for (const { result } of this.pending.values()) {
-        if (result.connKey === key && result.status === 'sent' && result.awaitsReply) {
-          result.note = `The connection closed (${closeInfo}) before the reply arrived.`
-          result.awaitsReply = false
-        }
-      }
+    const client = connect(url, {
+      token: inProtocol ? token : undefined,
+      reconnect: RECONNECT,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      onFrame: (dir, text) => { if (current()) this.onFrame(conn, session, dir, text) }
+    })
+    session.client = client
+    client.onState((state, info) => { if (current()) this.onState(conn, session, state, info) })
+    // A URL the browser refuses fails inside connect(), before onState could be listened to.
+    if (client.state === 'closed') {
+      client.ready.catch((err: Error) => {
+        const why = `cannot connect: ${err.message}`
+        if (current()) this.ended(conn, why, why)
+      })
     }
   }
 
+  /** Closes for good (`client.close()`): no reconnect. */
   disconnect (key: number) {
-    const conn = this.conns.find((c) => c.key === key)
-    if (conn?.ws === undefined) return
-    this.update(key, { state: 'closing' })
-    conn.ws.close(1000, 'closed from the docs UI')
+    this.sessions.get(key)?.client?.close()
   }
 
-  private onFrame (conn: Conn, data: unknown) {
-    if (typeof data !== 'string') {
-      this.log(conn, 'in', '[binary frame]')
-      return
+  private onState (conn: Conn, session: Session, state: ClientState, info: StateInfo) {
+    if (state === 'open') {
+      const again = session.opened
+      session.opened = true
+      this.update(conn.key, { state: 'open', connectionId: info.connectionId, attempt: undefined, retryAt: undefined })
+      if (again) {
+        const recovery = info.recovered === true
+          ? ', session recovered'
+          : info.recovered === false ? `, session not recovered${info.resumeReason === undefined ? '' : ` (${info.resumeReason})`}` : ''
+        this.log(conn, 'info', `reconnected as ${info.connectionId ?? '?'}${recovery}`)
+      }
+    } else if (state === 'reconnecting') {
+      const closeInfo = closeText(info)
+      const delay = info.delay ?? 0
+      this.update(conn.key, { state: 'reconnecting', closeInfo, attempt: info.attempt, retryAt: Date.now() + delay })
+      this.log(conn, 'info', `closed ${closeInfo}; reconnecting in ${delay} ms (attempt ${info.attempt})`)
+    } else if (state === 'closed') {
+      this.ended(conn, closeText(info))
+    } else {
+      this.update(conn.key, { state: 'connecting' })
     }
+  }
+
+  private ended (conn: Conn, closeInfo: string, logText = `closed ${closeInfo}`) {
+    this.sessions.delete(conn.key)
+    this.update(conn.key, { state: 'disconnected', closeInfo, attempt: undefined, retryAt: undefined })
+    this.log(conn, 'info', logText)
+  }
+
+  /** Every frame of the connection, both ways, as the client SDK writes and reads it. */
+  private onFrame (conn: Conn, session: Session, dir: 'in' | 'out', text: string) {
     let msg: any
-    try { msg = JSON.parse(data) } catch { msg = undefined }
+    try { msg = JSON.parse(text) } catch { msg = undefined }
     const event = typeof msg?.event === 'string' ? msg.event : undefined
     const id = typeof msg?.id === 'string' ? msg.id : undefined
     const seq = this.seq
-    this.log(conn, 'in', data, event, id)
-    if (event === '__ping__') this.sendRaw(conn, { event: '__pong__', payload: {} })
-    if (event === '__connect__') this.update(conn.key, { connectionId: msg.payload?.connection_id })
+    this.log(conn, dir, text, event, id)
     if (event === undefined) return
-    const pending = id === undefined ? undefined : this.pending.get(id)
-    const request = pending?.result.connKey === conn.key ? pending : undefined
-    const list = [{ seq, ts: Date.now(), connKey: conn.key, connLabel: conn.label, event, id, payload: msg.payload, answers: request?.event }, ...(this.received.get(event) ?? [])]
+    if (dir === 'out') {
+      if (id !== undefined) this.leaving(session, event, id)
+      return
+    }
+    const sent = id === undefined ? undefined : session.requests.get(id)
+    if (sent !== undefined) {
+      // Seen before the SDK settles the request with it: the card shows the frame as it came.
+      const answer: Answer = { ts: Date.now(), event, payload: msg.payload, kind: event === '__error__' ? 'error' : 'reply' }
+      if (sent.settled === true) this.answer(sent.result, answer)
+      else sent.answer = answer
+    }
+    const list = [{ seq, ts: Date.now(), connKey: conn.key, connLabel: conn.label, event, id, payload: msg.payload, answers: sent?.event }, ...(this.received.get(event) ?? [])]
     this.received.set(event, list.slice(0, MAX_RECEIVED))
     let counts = this.receivedCounts.get(event)
     if (counts === undefined) this.receivedCounts.set(event, counts = new Map())
     counts.set(conn.label, (counts.get(conn.label) ?? 0) + 1)
-    // Only a frame carrying the request's id answers it (its reply or an __error__).
-    if (request !== undefined) {
-      const error = event === '__error__'
-      this.answer(request.result, { ts: Date.now(), event, payload: msg.payload, kind: error ? 'error' : 'reply' })
-      request.result.awaitsReply = false
-    }
+  }
+
+  /** A request of this page leaves (now, or from the SDK's queue once reconnected): it gets its id. */
+  private leaving (session: Session, event: string, id: string) {
+    const i = session.unsent.findIndex((s) => s.event === event)
+    if (i < 0) return
+    const [sent] = session.unsent.splice(i, 1)
+    sent.result.id = id
+    sent.result.status = 'sent'
+    sent.result.sentAt = Date.now()
+    session.requests.set(id, sent)
   }
 
   private answer (result: SendResult, answer: Answer) {
     result.answers = [...result.answers, answer]
+    result.awaitsReply = false
     result.status = answer.kind === 'error' ? 'error' : result.status === 'error' ? 'error' : 'answered'
     this.notify()
   }
 
-  private sendRaw (conn: Conn, envelope: { event: string, payload: unknown, id?: string }): boolean {
-    if (conn.ws === undefined || conn.ws.readyState !== WebSocket.OPEN) return false
-    const text = JSON.stringify(envelope)
-    conn.ws.send(text)
-    this.log(conn, 'out', text, envelope.event, envelope.id)
-    return true
-  }
-
-  /** Sends `event` with a fresh id through the active connection; frames carrying that id are its answers. */
+  /**
+   * Sends `event` through the active connection as a `client.request()`: its reply, or the
+   * `__error__` carrying its id, resolves or rejects it. An event without a reply is answered
+   * only when it fails (a VALIDATION_ERROR of the raw JSON, a HANDLER_ERROR…), so its TIMEOUT
+   * just means no error came.
+   */
   send (event: string, payload: unknown, awaitsReply = false): SendResult {
     const conn = this.active
-    const id = newRequestId()
-    const result: SendResult = { id, connKey: conn?.key ?? -1, connLabel: conn?.label ?? '', sentAt: Date.now(), payload, status: 'sent', answers: [], awaitsReply }
-    if (conn === undefined || !this.sendRaw(conn, { event, payload, id })) {
+    const session = conn === undefined ? undefined : this.sessions.get(conn.key)
+    const result: SendResult = { key: newResultKey(), connKey: conn?.key ?? -1, connLabel: conn?.label ?? '', sentAt: Date.now(), payload, status: 'queued', answers: [], awaitsReply }
+    const client = session?.client
+    if (session === undefined || client === undefined) {
       result.status = 'failed'
       result.note = 'Not connected: connect first.'
       result.awaitsReply = false
     } else {
-      this.pending.set(id, { result, event })
+      const sent: Sent = { result, event }
+      session.unsent.push(sent)
+      client.request(event, payload).then(
+        (reply: unknown) => {
+          sent.settled = true
+          this.answer(result, sent.answer ?? { ts: Date.now(), event: '(reply)', payload: reply, kind: 'reply' })
+        },
+        (err: SocketError) => { this.failed(session, sent, err) }
+      )
     }
     const list = [result, ...(this.results.get(event) ?? [])]
     for (const dropped of list.splice(MAX_RESULTS)) this.forget(dropped)
@@ -256,8 +326,29 @@ export class Store {
     return result
   }
 
+  private failed (session: Session, sent: Sent, err: SocketError) {
+    const { result } = sent
+    sent.settled = true
+    // A frame with the request's id rejected it: the server's `__error__`, shown as it came.
+    if (sent.answer !== undefined) return this.answer(result, sent.answer)
+    const i = session.unsent.indexOf(sent)
+    if (i >= 0) session.unsent.splice(i, 1)
+    if (result.id === undefined) {
+      result.status = 'failed'
+      result.note = `Not sent: ${err.message} (${err.code}).`
+    } else if (result.awaitsReply) {
+      result.note = err.code === 'DISCONNECTED'
+        ? `The connection closed (${String(err.details.code ?? '')}) before the reply arrived.`
+        : `${err.message} (${err.code}).`
+    }
+    result.awaitsReply = false
+    this.notify()
+  }
+
   private forget (result: SendResult) {
-    this.pending.delete(result.id)
+    for (const session of this.sessions.values()) {
+      if (result.id !== undefined && session.requests.get(result.id)?.result === result) session.requests.delete(result.id)
+    }
   }
 
   clearResults (event: string) {

@@ -1,17 +1,39 @@
+import { useEffect, useState } from 'preact/hooks'
 import type { Conn, Store } from '../store.js'
 
 const STATE_LABEL: Record<Conn['state'], string> = {
   disconnected: 'Disconnected',
   connecting: 'Connecting…',
   open: 'Connected',
-  closing: 'Closing…'
+  reconnecting: 'Reconnecting…'
 }
 
 export const stateLabel = (conn: Conn | undefined): string => conn === undefined ? 'No connection' : STATE_LABEL[conn.state]
 
+/** The client is connecting, connected or retrying by itself: Disconnect stops it. */
+export const isLive = (conn: Conn | undefined): boolean => conn !== undefined && conn.state !== 'disconnected'
+
+/** While reconnecting: the attempt and a countdown to it. */
+export function RetryInfo ({ conn, testid }: { conn: Conn, testid: string }) {
+  const [, setTick] = useState(0)
+  const waiting = conn.state === 'reconnecting'
+  useEffect(() => {
+    if (!waiting) return
+    const timer = setInterval(() => setTick((n) => n + 1), 250)
+    return () => clearInterval(timer)
+  }, [waiting])
+  if (!waiting) return null
+  const left = Math.max(0, (conn.retryAt ?? 0) - Date.now())
+  return (
+    <span class='muted retry' data-testid={testid} data-attempt={conn.attempt}>
+      attempt {conn.attempt} · {left > 0 ? `next try in ${(left / 1000).toFixed(1)} s` : 'trying…'}
+    </span>
+  )
+}
+
 function ConnectionRow ({ conn, index, store }: { conn: Conn, index: number, store: Store }) {
   const active = store.active?.key === conn.key
-  const live = conn.state === 'open' || conn.state === 'connecting'
+  const live = isLive(conn)
   const tokenId = `conn-token-input-${conn.key}`
   return (
     <li class={`conn ${active ? 'active' : ''}`} data-testid={`conn-${index}`} data-state={conn.state}>
@@ -53,7 +75,8 @@ function ConnectionRow ({ conn, index, store }: { conn: Conn, index: number, sto
         {conn.connectionId !== undefined && conn.state === 'open' && (
           <span>id <code data-testid={`conn-id-${index}`}>{conn.connectionId}</code></span>
         )}
-        {conn.closeInfo !== undefined && conn.state === 'disconnected' && (
+        <RetryInfo conn={conn} testid={`conn-retry-${index}`} />
+        {conn.closeInfo !== undefined && (conn.state === 'disconnected' || conn.state === 'reconnecting') && (
           <span class='muted' data-testid={`conn-close-${index}`}>last close: {conn.closeInfo}</span>
         )}
       </div>
@@ -72,7 +95,7 @@ export function Connections ({ store }: { store: Store }) {
       <ul class='conns'>
         {store.conns.map((c, i) => <ConnectionRow key={c.key} conn={c} index={i} store={store} />)}
       </ul>
-      <p class='hint muted'>The selected connection sends "Try it out" messages. Open two connections (with different tokens) to watch broadcasts.</p>
+      <p class='hint muted'>The selected connection sends "Try it out" messages. Open two connections (with different tokens) to watch broadcasts. A dropped connection reconnects by itself until you disconnect it.</p>
     </section>
   )
 }

@@ -32,6 +32,7 @@ function Outbound ({ kind, out, model, ev }: { kind: 'reply' | 'emits' | 'broadc
 }
 
 function waitingText (ev: EventInfo, result: SendResult): string {
+  if (result.status === 'queued') return 'queued: sent once connected'
   if (result.awaitsReply && ev.reply !== undefined) return `waiting for ${ev.reply.event}…`
   if (ev.reply !== undefined) return 'no reply yet'
   return 'sent (no reply declared)'
@@ -45,12 +46,12 @@ export const declaredOutbound = (ev: EventInfo): Declared[] => [
 
 function ResultView ({ result, ev }: { result: SendResult, ev: EventInfo }) {
   return (
-    <li class={`result ${result.status}`} data-testid={`result-${ev.name}`} data-request-id={result.id} data-status={result.status}>
+    <li class={`result ${result.status}`} data-testid={`result-${ev.name}`} data-request-id={result.id ?? ''} data-conn={result.connLabel} data-status={result.status}>
       <div class='result-head'>
         <span class='muted'>{new Date(result.sentAt).toLocaleTimeString()}</span>
         <span>via {result.connLabel || '–'}</span>
-        <code class='muted request-id'>id {result.id}</code>
-        {result.status === 'sent' && result.note === undefined && <span class='muted'>{waitingText(ev, result)}</span>}
+        {result.id !== undefined && <code class='muted request-id'>id {result.id}</code>}
+        {(result.status === 'sent' || result.status === 'queued') && result.note === undefined && <span class='muted'>{waitingText(ev, result)}</span>}
       </div>
       {result.note !== undefined && <p class='error-text' data-testid={`note-${ev.name}`}>{result.note}</p>}
       {result.answers.map((a, i) => (
@@ -74,7 +75,9 @@ function TryItOut ({ ev, model, store }: { ev: EventInfo, model: ApiModel, store
   const [jsonError, setJsonError] = useState<string | undefined>(undefined)
   const results = store.results.get(ev.name) ?? []
   const active = store.active
-  const connected = active?.state === 'open'
+  const via = active === undefined || active.state === 'disconnected'
+    ? 'not connected'
+    : active.state === 'open' ? `via ${active.label}` : `${active.label} is ${active.state}: sends wait for it`
 
   const send = (e: Event) => {
     e.preventDefault()
@@ -108,14 +111,14 @@ function TryItOut ({ ev, model, store }: { ev: EventInfo, model: ApiModel, store
         <button type='button' onClick={() => { setText(example()); setJsonError(undefined) }} data-testid={`reset-${ev.name}`}>Reset example</button>
         {results.length > 0 && <button type='button' onClick={() => store.clearResults(ev.name)} data-testid={`clear-${ev.name}`}>Clear responses</button>}
         <span class='muted'>
-          {connected ? `via ${active?.label}` : 'not connected'} · Ctrl+Enter sends
+          {via} · Ctrl+Enter sends
         </span>
       </div>
       {results.length > 0 && (
         <div class='responses'>
           <h4>Responses</h4>
           <ul aria-live='polite' data-testid={`responses-${ev.name}`}>
-            {results.map((r) => <ResultView key={r.id} result={r} ev={ev} />)}
+            {results.map((r) => <ResultView key={r.key} result={r} ev={ev} />)}
           </ul>
         </div>
       )}

@@ -1,11 +1,11 @@
 import type { Store } from '../store.js'
-import { stateLabel } from './connections.js'
+import { RetryInfo, isLive, stateLabel } from './connections.js'
 
 /** State and connection id of the selected connection. */
 export function StatusBar ({ store }: { store: Store }) {
   const conn = store.active
   const state = conn?.state ?? 'disconnected'
-  const live = state === 'open' || state === 'connecting'
+  const live = isLive(conn)
   return (
     <div class='status-bar' role='status' aria-live='polite' data-testid='status-bar' data-state={state}>
       <span class={`dot ${state}`} aria-hidden='true' />
@@ -14,7 +14,8 @@ export function StatusBar ({ store }: { store: Store }) {
       {conn?.connectionId !== undefined && state === 'open' && (
         <span class='status-id'>connection id <code data-testid='status-connection-id'>{conn.connectionId}</code></span>
       )}
-      {conn?.closeInfo !== undefined && state === 'disconnected' && <span class='muted'>last close {conn.closeInfo}</span>}
+      {conn !== undefined && <RetryInfo conn={conn} testid='status-retry' />}
+      {conn?.closeInfo !== undefined && (state === 'disconnected' || state === 'reconnecting') && <span class='muted' data-testid='status-close'>last close {conn.closeInfo}</span>}
       <span class='spacer' />
       {conn !== undefined && (live
         ? <button type='button' onClick={() => store.disconnect(conn.key)} data-testid='status-disconnect'>Disconnect</button>
