@@ -7,7 +7,8 @@ import type { PreparedFrame } from './frame.js'
 import type { OverCap } from './outbound.js'
 import type { Engine } from './engine.js'
 import type { SessionTimers } from './session.js'
-import { kAcks, kLog, kCorked, kRegistered, kBuckets, kCloseInfo, kEngine, kInflight, kOrdered, kQueue, kOverCap, kQueueBytes, kRefreshes, kSeen, kSocket, kState, kTimers } from './symbols.js'
+import type { ReplayBuffer } from './recovery.js'
+import { kAcks, kReplay, kResumeToken, kLog, kCorked, kRegistered, kBuckets, kCloseInfo, kEngine, kInflight, kOrdered, kQueue, kOverCap, kQueueBytes, kRefreshes, kSeen, kSocket, kState, kTimers } from './symbols.js'
 
 /** Connection lifecycle states. */
 export const ConnState = { PENDING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const
@@ -81,6 +82,8 @@ export class Connection {
   /** @internal times of recent __refresh_auth__ attempts */ [kRefreshes]: number[] | null
 
   /** @internal server requests waiting for __ack__ */ [kAcks]: Map<string, PendingAck> | null
+  /** @internal with recovery: the token of this session */ [kResumeToken]: string | null
+  /** @internal with recovery: room frames held while a resume replays */ [kReplay]: ReplayBuffer | null
   /** @internal the child logger, created on first use (most connections never log) */ [kLog]: FastifyBaseLogger | null
 
   constructor (engine: Engine, socket: WebSocket, id: string, headers: IncomingHttpHeaders, query: Record<string, string | string[] | undefined>, identity: Identity) {
@@ -100,6 +103,8 @@ export class Connection {
     this[kSeen] = true
     this[kRefreshes] = null
     this[kAcks] = null
+    this[kResumeToken] = null
+    this[kReplay] = null
     this.id = id
     this.headers = headers
     this.query = query
@@ -146,6 +151,11 @@ export class Connection {
 
   /** @internal Deliver a frame encoded once for many receivers (broadcasts). */
   sendPrepared (frame: PreparedFrame): void {
+    const replay = this[kReplay]
+    if (replay !== null && frame.offset !== undefined) {
+      replay.frames.push(frame)
+      return
+    }
     this[kEngine].sendPrepared(this, frame)
   }
 

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { WebSocket } from 'ws'
 import { Connection, ConnState } from './connection.js'
-import { CloseCode, ErrorCode, SocketError, isSocketError, wireMessage } from './errors.js'
+import { CloseCode, ErrorCode, FST_SOCKETSPEC_INVALID_OPTION, SocketError, isSocketError, wireMessage } from './errors.js'
+import { Recovery, saveSession } from './recovery.js'
 import { EventRegistry, createAjv } from './registry.js'
 import { FrameSerializer } from './serializer.js'
 import { SessionTimers } from './session.js'
@@ -18,7 +19,7 @@ import type { PreparedFrame } from './frame.js'
 import { Outbound, CLOSE_GRACE_MS } from './outbound.js'
 import { Timer, type Clock } from './clock.js'
 import type { OutboundSystemEventName, SystemPayload } from '../schemas/protocol.js'
-import { kAcks, kBuckets, kCloseInfo, kInflight, kQueue, kQueueBytes, kRegistered, kSeen, kState, kTimers } from './symbols.js'
+import { kAcks, kReplay, kResumeToken, kBuckets, kCloseInfo, kInflight, kQueue, kQueueBytes, kRegistered, kSeen, kState, kTimers } from './symbols.js'
 
 export { isSocketError } from './errors.js'
 
@@ -48,6 +49,8 @@ export class Engine {
   }
 
   readonly middleware: Middleware[] = []
+  /** Session recovery (SPEC §12), or null when `recovery` is off. */
+  readonly recovery: Recovery | null
   readonly rooms: RoomManager<Connection>
   readonly backend: BackendAdapter
   readonly nodeId = randomUUID()
@@ -85,6 +88,21 @@ export class Engine {
     })
     this.backend = opts.backend
     this.rooms = new RoomManager<Connection>({ namespace: opts.namespace, backend: this.backend, staticRooms: opts.rooms, log })
+    this.recovery = null
+    if (opts.recovery !== false) {
+      if (this.backend.name !== 'memory') {
+        throw new FST_SOCKETSPEC_INVALID_OPTION('recovery', `needs the memory backend in this version (the '${this.backend.name}' backend does not keep room history yet)`)
+      }
+      const recovery = this.recovery = new Recovery(opts.recovery, opts.clock)
+      this.rooms.setRecovery({
+        history: recovery.history,
+        holds: (room) => recovery.holds(room),
+        held: () => recovery.held(),
+        // a re-join by __resume__ is reported in __resumed__, after the replay (a position now would be ahead of it)
+        joined: (conn, room, at) => { if (conn[kReplay] === null) this.emitSystem(conn, '__joined__', { room, offset: at.offset, epoch: at.epoch }) },
+        left: (conn, room) => { this.emitSystem(conn, '__left__', { room }) }
+      })
+    }
   }
 
   /** Compile every event and start the backend (at ready). */
@@ -92,6 +110,7 @@ export class Engine {
     if (this.started) return
     this.registry.compile(this.ajv, this.serializer, this.namespace)
     await this.rooms.start({ nodeId: this.nodeId, heartbeatInterval: this.opts.session.heartbeatInterval })
+    this.recovery?.start((room) => this.rooms.hasLocal(room))
     this.started = true
   }
 
@@ -157,12 +176,14 @@ export class Engine {
       conn.log.error({ err }, 'backend presence failed')
     }
     if (conn[kState] !== ConnState.OPEN) return
+    const resumeToken = this.recovery === null ? undefined : (conn[kResumeToken] = this.recovery.newToken())
     this.emitSystem(conn, '__connect__', {
       connection_id: conn.id,
       namespace: this.namespace,
       heartbeat_interval: this.opts.session.heartbeatInterval,
       session_expires_at: conn.session.expiresAt,
-      contract: this.contract
+      contract: this.contract,
+      ...(resumeToken === undefined ? {} : { resume_token: resumeToken })
     })
     const timers = new SessionTimers(this, conn)
     conn[kTimers] = timers
@@ -207,7 +228,6 @@ export class Engine {
     return b
   }
 
-  /** Write one serialized frame to a connection (through the one outbound writer). */
   /** `conn.request()`: send with a server-made id, settle on the client's `__ack__` (see `ack`). */
   request (conn: Connection, event: string, payload: unknown, timeoutSeconds: number): Promise<any> {
     if (conn[kState] !== ConnState.OPEN) return Promise.reject(new SocketError('DISCONNECTED', 'The connection is closed', { event }))
@@ -245,6 +265,7 @@ export class Engine {
     }
   }
 
+  /** Write one serialized frame to a connection (through the one outbound writer). */
   send (conn: Connection, frame: string): void {
     this.out.text(conn, frame)
   }
@@ -348,6 +369,8 @@ export class Engine {
     }
     this.connections.delete(conn.id)
     const info = conn[kCloseInfo] ?? { code, reason: 'client_closed' }
+    // before the rooms are left: the session keeps them
+    if (wasRegistered && this.recovery !== null) saveSession(this, conn, info.code, conn[kCloseInfo] !== null)
     if (wasRegistered) void this.finishDisconnect(conn, info.reason, info.code)
     else this.checkDrained()
   }
@@ -398,6 +421,7 @@ export class Engine {
     for (const conn of [...this.connections.values()]) this.close(conn, CloseCode.SERVER_SHUTDOWN, 'server_shutdown')
     this.checkDrained()
     await Promise.race([drained, new Promise(resolve => setTimeout(resolve, CLOSE_GRACE_MS + 500).unref())])
+    this.recovery?.stop()
     await this.rooms.stop()
   }
 }

@@ -7,7 +7,11 @@
 export class PreparedFrame {
   private encoded: Buffer | null = null
 
-  constructor (readonly text: string) {}
+  /**
+   * @param room with recovery, the room of a recorded broadcast
+   * @param offset and its offset (a resuming connection de-duplicates by it)
+   */
+  constructor (readonly text: string, readonly room?: string, readonly offset?: number) {}
 
   /** Header and payload of a final, unmasked text frame, in one buffer. */
   get bytes (): Buffer {

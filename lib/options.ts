@@ -1,5 +1,5 @@
 import { Ajv } from 'ajv'
-import { OptionsSchema, SessionOptionsSchema, type OptionsStatic, type SessionStatic } from '../schemas/options.js'
+import { OptionsSchema, RecoveryOptionsSchema, SessionOptionsSchema, type OptionsStatic, type RecoveryStatic, type SessionStatic } from '../schemas/options.js'
 import { FST_SOCKETSPEC_INVALID_OPTION } from './errors.js'
 import { resolveAuth } from './auth/index.js'
 import { resolveBackend } from './backends/index.js'
@@ -14,7 +14,9 @@ import type { BackendAdapter } from './backends/types.js'
  * default; the README's options table says the same. Objects JSON Schema
  * cannot describe (auth, backend) are typed here.
  */
-export type SocketspecOptions = Partial<Omit<OptionsStatic, 'auth' | 'backend' | 'session' | 'rooms'>> & {
+export type SocketspecOptions = Partial<Omit<OptionsStatic, 'auth' | 'backend' | 'session' | 'rooms' | 'recovery'>> & {
+  /** Session recovery: `{ ttl, historySize }` (seconds, broadcasts per room; each has a default; `true` = both defaults), or false (default). */
+  recovery?: boolean | Partial<RecoveryStatic>
   /** Auth backend: jwtAuth(...), apiKeyAuth(...) or { authenticate }. */
   auth?: AuthBackend
   /** 'memory' (default) or a BackendAdapter such as redisBackend({ url }). */
@@ -26,7 +28,8 @@ export type SocketspecOptions = Partial<Omit<OptionsStatic, 'auth' | 'backend' |
 }
 
 /** Options after validation, defaults applied. */
-export type ResolvedOptions = Omit<OptionsStatic, 'auth' | 'backend' | 'session' | 'rooms'> & {
+export type ResolvedOptions = Omit<OptionsStatic, 'auth' | 'backend' | 'session' | 'rooms' | 'recovery'> & {
+  recovery: RecoveryStatic | false
   auth?: AuthBackend
   backend: BackendAdapter
   session: SessionStatic
@@ -38,6 +41,7 @@ export type ResolvedOptions = Omit<OptionsStatic, 'auth' | 'backend' | 'session'
 const ajv = new Ajv({ allErrors: false, useDefaults: true, coerceTypes: false, strict: false })
 const validateOptions = ajv.compile(OptionsSchema)
 const validateSession = ajv.compile(SessionOptionsSchema)
+const validateRecovery = ajv.compile(RecoveryOptionsSchema)
 
 function optionName (instancePath: string, params: Record<string, unknown>): string {
   let name = instancePath.replace(/^\//, '').replace(/\//g, '.')
@@ -58,6 +62,16 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     throw new FST_SOCKETSPEC_INVALID_OPTION('session', 'must be an object')
   }
   opts.session = { ...(opts.session as object ?? {}) }
+  // Defaults inside a union branch are not applied by Ajv: the recovery object is checked on its own.
+  if (opts.recovery === true) opts.recovery = {}
+  if (opts.recovery !== undefined && opts.recovery !== false && opts.recovery !== null && typeof opts.recovery === 'object') {
+    const recovery = { ...opts.recovery }
+    if (!validateRecovery(recovery)) {
+      const e = validateRecovery.errors![0]
+      throw new FST_SOCKETSPEC_INVALID_OPTION('recovery.' + optionName(e.instancePath, e.params as Record<string, unknown>), e.message ?? 'is invalid')
+    }
+    opts.recovery = recovery
+  }
   if (opts.allowedOrigins !== undefined && Array.isArray(opts.allowedOrigins)) opts.allowedOrigins = [...opts.allowedOrigins]
   if (opts.rooms !== undefined && Array.isArray(opts.rooms)) opts.rooms = [...opts.rooms]
   if (!validateOptions(opts)) {

@@ -5,6 +5,7 @@ import type { Engine } from './engine.js'
 import type { CompiledEvent } from './registry.js'
 import { toIssues } from './serializer.js'
 import { CloseCode, ErrorCode, isSocketError, issueDetails } from './errors.js'
+import { resume } from './recovery.js'
 import { TokenBucket } from './rate-limit.js'
 import { normalizeIdentity } from './auth/identity.js'
 import { kBuckets, kInflight, kOrdered, kQueue, kRefreshes, kSeen, kSocket, kState, kTimers } from './symbols.js'
@@ -131,6 +132,10 @@ export function onFrame (engine: Engine, conn: Connection, data: Buffer, isBinar
   if (ev === undefined && name.charCodeAt(0) === 95 /* _ */) {
     if (name === '__pong__') {
       conn[kTimers]?.pongReceived()
+      return
+    }
+    if (name === '__resume__') {
+      resume(engine, conn, clientId, msg.payload).catch(/* c8 ignore next */ (err) => conn.log.error({ err }, 'resume failed'))
       return
     }
     if (name === '__ack__') {

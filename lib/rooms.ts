@@ -5,6 +5,7 @@ import type { StaticRoom } from './types.js'
 import { FST_SOCKETSPEC_INVALID_HOOK, FST_SOCKETSPEC_INVALID_OPTION, SocketError } from './errors.js'
 import { compileRoomPattern, type RoomParams, type RoomPattern } from './room-pattern.js'
 import { PreparedFrame } from './frame.js'
+import type { MemoryHistory, RoomPosition } from './history.js'
 
 /** Longest room name accepted by `join`. */
 export const MAX_ROOM_NAME_LENGTH = 256
@@ -44,6 +45,18 @@ export interface RoomManagerStart {
   nodeId?: string
 }
 
+/** With session recovery on: the history that numbers broadcasts, and what a join and a leave tell the member. */
+export interface RoomRecovery<M extends RoomMember = RoomMember> {
+  history: MemoryHistory
+  /** True while a dropped session holds the room (it exists, its broadcasts are recorded). */
+  holds (room: string): boolean
+  /** Rooms dropped sessions hold. */
+  held (): Iterable<string>
+  /** Called in the same tick the member is added, before any broadcast can reach it. */
+  joined (member: M, room: string, position: RoomPosition): void
+  left (member: M, room: string): void
+}
+
 interface Guard<M extends RoomMember> {
   pattern: RoomPattern
   fn: RoomGuard<M>
@@ -69,6 +82,7 @@ export class RoomManager<M extends RoomMember = RoomMember> {
   readonly #joinHooks: Array<RoomHook<M>> = []
   readonly #leaveHooks: Array<RoomHook<M>> = []
   #started = false
+  #recovery: RoomRecovery<M> | null = null
 
   constructor (options: RoomManagerOptions) {
     this.namespace = options.namespace
@@ -82,6 +96,16 @@ export class RoomManager<M extends RoomMember = RoomMember> {
       }
       this.#static.set(room.name, room.description === undefined ? { name: room.name } : { name: room.name, description: room.description })
     }
+  }
+
+  /** Turn on session recovery: broadcasts get offsets and are recorded; joins and leaves are announced. */
+  setRecovery (recovery: RoomRecovery<M>): void {
+    this.#recovery = recovery
+  }
+
+  /** True when the room has members on this node. */
+  hasLocal (room: string): boolean {
+    return this.#local.has(room)
   }
 
   /** Static rooms, as declared (for docs). */
@@ -177,6 +201,8 @@ export class RoomManager<M extends RoomMember = RoomMember> {
       this.#local.set(room, set)
     }
     set.add(member)
+    const recovery = this.#recovery
+    if (recovery !== null) recovery.joined(member, room, recovery.history.position(room))
     try {
       await this.backend.join(this.namespace, room, member.id)
     } catch (err) {
@@ -193,6 +219,7 @@ export class RoomManager<M extends RoomMember = RoomMember> {
       set.delete(member)
       if (set.size === 0) this.#local.delete(room)
     }
+    this.#recovery?.left(member, room)
     try {
       await this.backend.leave(this.namespace, room, member.id)
     } catch (err) {
@@ -213,11 +240,19 @@ export class RoomManager<M extends RoomMember = RoomMember> {
    * Throws SocketError ROOM_NOT_FOUND when the room exists nowhere.
    */
   async broadcast (room: string, frame: string, except?: readonly string[]): Promise<number> {
-    const set = this.#local.get(room)
-    if (set === undefined && !this.#static.has(room) && !(isValidRoomName(room) && await this.#remoteExists(room))) {
+    const recovery = this.#recovery
+    if (!this.#local.has(room) && !this.#static.has(room) && !(recovery?.holds(room) ?? false) && !(isValidRoomName(room) && await this.#remoteExists(room))) {
       throw new SocketError('ROOM_NOT_FOUND', undefined, { room })
     }
-    const delivered = set === undefined ? 0 : deliver(set, frame, except)
+    let offset: number | undefined
+    if (recovery !== null) {
+      // numbered, recorded and delivered in one synchronous step: members get offsets in order
+      const recorded = recovery.history.record(room, frame)
+      frame = recorded.frame
+      offset = recorded.offset
+    }
+    const set = this.#local.get(room)
+    const delivered = set === undefined ? 0 : deliver(set, frame, except, room, offset)
     try {
       await this.backend.publishRoom(this.namespace, room, frame, except)
     } catch (err) {
@@ -270,7 +305,7 @@ export class RoomManager<M extends RoomMember = RoomMember> {
 
   /** True for static rooms and rooms with a member on any node. */
   async exists (room: string): Promise<boolean> {
-    if (this.#static.has(room) || this.#local.has(room)) return true
+    if (this.#static.has(room) || this.#local.has(room) || (this.#recovery?.holds(room) ?? false)) return true
     return isValidRoomName(room) && await this.#remoteExists(room)
   }
 
@@ -278,6 +313,7 @@ export class RoomManager<M extends RoomMember = RoomMember> {
   async list (): Promise<string[]> {
     const rooms = new Set(this.#static.keys())
     for (const room of this.#local.keys()) rooms.add(room)
+    if (this.#recovery !== null) for (const room of this.#recovery.held()) rooms.add(room)
     try {
       for (const room of await this.backend.rooms(this.namespace)) rooms.add(room)
     } catch (err) {
@@ -394,10 +430,10 @@ export function isValidRoomName (room: unknown): room is string {
   return typeof room === 'string' && room.length > 0 && room.length <= MAX_ROOM_NAME_LENGTH
 }
 
-function deliver (members: Iterable<RoomMember>, frame: string, except?: readonly string[]): number {
+function deliver (members: Iterable<RoomMember>, frame: string, except?: readonly string[], room?: string, offset?: number): number {
   let n = 0
   // Encoded once for every member that can take raw frame bytes.
-  const prepared = new PreparedFrame(frame)
+  const prepared = new PreparedFrame(frame, room, offset)
   const all = except === undefined || except.length === 0
   for (const member of members) {
     if (member.open && (all || !except.includes(member.id))) {

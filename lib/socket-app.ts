@@ -1,4 +1,5 @@
 import type { SchemaLike } from './schema-types.js'
+import type { ResumeHook } from './recovery.js'
 import type { Connection, RoomTarget } from './connection.js'
 import type { ConnectHook, DisconnectHook, Engine, ErrorHook, Middleware } from './engine.js'
 import { FST_SOCKETSPEC_ALREADY_STARTED, FST_SOCKETSPEC_INVALID_HOOK, FST_SOCKETSPEC_NOT_READY } from './errors.js'
@@ -132,6 +133,21 @@ export class SocketApp {
   onDisconnect (fn: DisconnectHook): this { return this.hook('onDisconnect', this[kEngine].hooks.disconnect, fn) }
   /** Run after a handler, dependency or middleware threw (after the `__error__` is sent). */
   onError (fn: ErrorHook): this { return this.hook('onError', this[kEngine].hooks.error, fn) }
+  /**
+   * Run after a successful `__resume__` (SPEC §12), with the id of the connection
+   * whose session was taken over and whether every room was recovered.
+   *
+   * @example
+   * app.socket.onResume((conn, { previousId, recovered }) => conn.log.info({ previousId, recovered }, 'resumed'))
+   */
+  onResume (fn: ResumeHook): this {
+    const recovery = this[kEngine].recovery
+    if (typeof fn !== 'function') throw new FST_SOCKETSPEC_INVALID_HOOK('onResume')
+    // Without recovery there is never a resume: the hook is kept nowhere, like a listener of an event that never fires.
+    if (recovery !== null) recovery.hooks.push(fn)
+    return this
+  }
+
   /** Run after a connection joined a room. */
   onRoomJoin (fn: (conn: Connection, room: string) => unknown): this {
     if (typeof fn !== 'function') throw new FST_SOCKETSPEC_INVALID_HOOK('onRoomJoin')

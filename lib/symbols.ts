@@ -25,5 +25,9 @@ export const kRefreshes = Symbol('socketspec.refreshes')
 export const kClock = Symbol.for('socketspec.clock')
 /** Unsent bytes when the connection was last seen over maxBufferedBytes (0: under it). */
 export const kOverCap = Symbol('socketspec.overCap')
+/** With recovery: the connection's resume token (sent in `__connect__`). */
+export const kResumeToken = Symbol('socketspec.resumeToken')
+/** With recovery: room frames held back while a `__resume__` replays history (null otherwise). */
+export const kReplay = Symbol('socketspec.replay')
 /** Server requests (`conn.request`) waiting for their `__ack__`, by id. */
 export const kAcks = Symbol('socketspec.acks')

@@ -16,6 +16,12 @@ export const RateLimitSchema = Type.Object({
   capacity: Type.Number({ minimum: 1, description: 'Bucket size (burst).' })
 }, { additionalProperties: false })
 
+/** Session recovery (SPEC §12). */
+export const RecoveryOptionsSchema = Type.Object({
+  ttl: Type.Number({ exclusiveMinimum: 0, default: 120, description: 'Seconds a dropped session stays resumable (and its rooms exist, their broadcasts recorded).' }),
+  historySize: Type.Integer({ minimum: 1, default: 1000, description: 'Broadcasts kept per room for replay.' })
+}, { additionalProperties: false })
+
 export const StaticRoomSchema = Type.Union([
   Type.String({ minLength: 1, maxLength: 256 }),
   Type.Object({ name: Type.String({ minLength: 1, maxLength: 256 }), description: Type.Optional(Type.String()) }, { additionalProperties: false })
@@ -45,6 +51,7 @@ export const OptionsSchema = Type.Object({
   authTimeout: Type.Number({ exclusiveMinimum: 0, default: 10, description: 'Seconds the auth backend gets to answer at connect; then AUTH_ERROR and close 4001.' }),
   shutdownTimeout: Type.Number({ minimum: 0, default: 5, description: 'Seconds in-flight handlers get on fastify.close().' }),
   outboundValidation: Type.Union([Type.Literal('always'), Type.Literal('never')], { default: 'always', description: "Check outbound payloads of declared events against their schema before serializing them ('always'; a mismatch throws OUTBOUND_VALIDATION_ERROR and nothing is sent), or skip the check ('never')." }),
+  recovery: Type.Union([Type.Literal(false), RecoveryOptionsSchema], { default: false, description: 'Session recovery (SPEC §12): a client that drops and sends __resume__ within ttl seconds gets back its rooms and every room broadcast it missed, or is told which room could not be recovered. false (default) turns it off.' }),
   title: Type.Optional(Type.String({ description: "Title of the AsyncAPI document (default: the name in the app's package.json, the nearest one above the working directory)." })),
   version: Type.Optional(Type.String({ description: "Version of the AsyncAPI document (default: the app's package.json version)." }))
 }, { additionalProperties: false })
@@ -53,5 +60,7 @@ export const OptionsSchema = Type.Object({
 export type OptionsStatic = Static<typeof OptionsSchema>
 /** SessionConfig after defaults. */
 export type SessionStatic = Static<typeof SessionOptionsSchema>
+/** `{ttl, historySize}` after defaults. */
+export type RecoveryStatic = Static<typeof RecoveryOptionsSchema>
 /** `{rate, capacity}` of a token bucket. */
 export type RateLimitStatic = Static<typeof RateLimitSchema>

@@ -65,7 +65,8 @@ export const SystemEvents = {
       namespace: Type.String({ description: 'Namespace of the connection.' }),
       heartbeat_interval: Seconds('Seconds between two __ping__ frames (heartbeatInterval; fractions allowed).'),
       session_expires_at: NullableMs(`When the session ends (maxDuration), ${EPOCH_MS}; null without maxDuration.`),
-      contract: Type.String({ description: 'Hash of the server\'s AsyncAPI document: a client generated from another document can tell that the API changed.' })
+      contract: Type.String({ description: 'Hash of the server\'s AsyncAPI document: a client generated from another document can tell that the API changed.' }),
+      resume_token: Type.Optional(Type.String({ description: 'With recovery on: the secret, single-use token a new connection sends in __resume__ to take this session over after a drop.' }))
     }, { title: 'ConnectPayload', description: 'The connection id and the session settings a client needs.' })
   },
   __disconnect__: {
@@ -156,6 +157,53 @@ export const SystemEvents = {
     summary: 'Answer to a server request.',
     description: 'Answers a server request (conn.request(event, payload)), carrying that request\'s id; its payload is what conn.request() resolves with. {"event":"__ack__","id":"…","error":{"code","message"}} refuses the request instead: conn.request() rejects with that code. Not routed to handlers.',
     payload: Type.Object({}, { additionalProperties: true, title: 'AckPayload', description: 'Whatever the request asked for.' }),
+    correlated: true
+  },
+  __joined__: {
+    direction: 'out',
+    summary: 'This connection joined a room (recovery on).',
+    description: 'Sent when the connection joined a room, with the room\'s position: its next broadcast carries offset + 1. Keep it (and the offset of every room broadcast received) to resume after a drop.',
+    payload: Type.Object({
+      room: Type.String({ description: 'The room.' }),
+      offset: Type.Integer({ minimum: 0, description: 'The room\'s last offset at the time of the join; 0 for a room that never had a broadcast.' }),
+      epoch: Type.String({ description: 'The room history\'s epoch; it changes whenever history was lost or reset.' })
+    }, { title: 'JoinedPayload', description: 'A room and its position.' })
+  },
+  __left__: {
+    direction: 'out',
+    summary: 'This connection left a room (recovery on).',
+    description: 'Sent when the connection left a room.',
+    payload: Type.Object({
+      room: Type.String({ description: 'The room.' })
+    }, { title: 'LeftPayload', description: 'The room left.' })
+  },
+  __resume__: {
+    direction: 'in',
+    summary: 'Take over a dropped session.',
+    description: 'Sent after __connect__ of a new connection, with the resume_token of the connection that dropped and the last offset received in each of its rooms. The server re-joins the old rooms (guards run again), replays every missed broadcast of each room in offset order as its original frame, then answers __resumed__. Refused for an unknown, expired or used token, a session closed on purpose (4001, 4002, 4004, 4005, 1008, conn.disconnect(), a client 1000 close) or another user.',
+    payload: Type.Object({
+      token: Type.String({ description: 'The resume_token of the dropped connection\'s __connect__.' }),
+      rooms: Type.Optional(Type.Record(Type.String(), Type.Object({
+        offset: Type.Integer({ minimum: 0, description: 'The last offset received in the room (or the one __joined__ gave).' }),
+        epoch: Type.String({ description: 'The epoch that offset belongs to.' })
+      }, { title: 'ResumeRoomPosition', description: 'Where the client is in one room.' }), { description: 'Room → the last position received.' }))
+    }, { title: 'ResumePayload', description: 'The old session and where the client stopped.' }),
+    correlated: true,
+    reply: '__resumed__'
+  },
+  __resumed__: {
+    direction: 'out',
+    summary: 'The outcome of a __resume__.',
+    description: 'Sent after the replayed broadcasts. recovered is true only when every room was recovered with nothing missing; a room whose missed broadcasts are not all available (history overflowed, epoch changed) is re-joined but reported recovered: false, and the client should reload its state. A refused resume has a reason and restores nothing.',
+    payload: Type.Object({
+      recovered: Type.Boolean({ description: 'Every room recovered, nothing missing.' }),
+      previous_id: Type.Optional(Type.String({ description: 'The id of the connection whose session was taken over.' })),
+      reason: Type.Optional(Type.String({ description: 'Why the resume was refused: unknown_token, user_mismatch, recovery_off, already_resumed.' })),
+      rooms: Type.Record(Type.String(), Type.Object({
+        recovered: Type.Boolean({ description: 'Every missed broadcast of the room was replayed.' }),
+        missed: Type.Integer({ minimum: 0, description: 'Broadcasts replayed for the room.' })
+      }, { title: 'ResumedRoom', description: 'The outcome for one room.' }), { description: 'Room → outcome.' })
+    }, { title: 'ResumedPayload', description: 'What was recovered.' }),
     correlated: true
   }
 } as const satisfies Record<string, SystemEventSpec>

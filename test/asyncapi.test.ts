@@ -173,7 +173,7 @@ t.test('an app using every `on` option validates and is described', async (t) =>
   t.same(error.required, ['code', 'message', 'request_id', 'details'])
   t.same(error.properties.code.anyOf[0].enum, Object.keys(WIRE_ERRORS).sort())
   t.same(Object.keys(message(doc, '__error__')['x-socketspec-error-codes']), Object.keys(WIRE_ERRORS).sort())
-  t.same(Object.keys(message(doc, '__connect__').payload.properties.payload.properties), ['connection_id', 'namespace', 'heartbeat_interval', 'session_expires_at', 'contract'])
+  t.same(Object.keys(message(doc, '__connect__').payload.properties.payload.properties), ['connection_id', 'namespace', 'heartbeat_interval', 'session_expires_at', 'contract', 'resume_token'])
   t.same(message(doc, '__connect__').payload.properties.payload.properties.session_expires_at.anyOf, [{ type: 'number' }, { type: 'null' }])
   t.match(message(doc, '__ping__').payload.properties.payload.properties.ts.description, /epoch milliseconds/)
   t.same(operationFor(doc, 'receive', '__refresh_auth__').reply.messages.map((r: Json) => deref(doc, deref(doc, r.$ref).$ref).name), ['__auth_refreshed__', '__error__'])

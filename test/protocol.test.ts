@@ -18,7 +18,7 @@ import {
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
 
 const ROWS = Object.entries(SystemEvents) as Array<[SystemEventName, SystemEventSpec]>
-const INBOUND = ['__pong__', '__refresh_auth__', '__ack__']
+const INBOUND = ['__pong__', '__refresh_auth__', '__ack__', '__resume__']
 
 /** Ajv as the engine builds it: formats on, strict. */
 function compiler (): Ajv {
@@ -30,7 +30,8 @@ function compiler (): Ajv {
 t.test('the table holds exactly the reserved events of SPEC §2 built so far', async (t) => {
   t.same(Object.keys(SystemEvents), [
     '__connect__', '__disconnect__', '__ping__', '__pong__', '__error__', '__auth_expiring__',
-    '__refresh_auth__', '__auth_refreshed__', '__session_expiring__', '__idle_warning__', '__server_shutdown__', '__ack__'
+    '__refresh_auth__', '__auth_refreshed__', '__session_expiring__', '__idle_warning__', '__server_shutdown__', '__ack__',
+    '__joined__', '__left__', '__resume__', '__resumed__'
   ])
   for (const name of Object.keys(SystemEvents)) {
     t.match(name, /^__[a-z]+(_[a-z]+)*__$/, `${name} is __x__`)
@@ -49,7 +50,7 @@ t.test('directions, correlation and replies', async (t) => {
       t.equal(reply?.correlated, true, `${spec.reply} carries the id it answers`)
     }
   }
-  t.same(ROWS.filter(([, s]) => s.correlated === true).map(([n]) => n), ['__error__', '__refresh_auth__', '__auth_refreshed__', '__ack__'])
+  t.same(ROWS.filter(([, s]) => s.correlated === true).map(([n]) => n), ['__error__', '__refresh_auth__', '__auth_refreshed__', '__ack__', '__resume__', '__resumed__'])
   t.equal(SystemEvents.__refresh_auth__.reply, '__auth_refreshed__')
   t.equal(SystemEvents.__error__.payload, ErrorPayload, '__error__ carries ErrorPayload')
 })
@@ -98,7 +99,11 @@ t.test('the schemas compile with Ajv and accept what the server sends', async (t
     __session_expiring__: [{ expires_at: 1700000000000, seconds_left: 2.5 }],
     __idle_warning__: [{ seconds_left: 30 }],
     __server_shutdown__: [{ retry_after_ms: 5000 }],
-    __ack__: [{}, { ok: true, anything: [1, 2] }]
+    __ack__: [{}, { ok: true, anything: [1, 2] }],
+    __joined__: [{ room: 'r', offset: 0, epoch: 'e1' }],
+    __left__: [{ room: 'r' }],
+    __resume__: [{ token: 't', rooms: { r: { offset: 3, epoch: 'e1' } } }, { token: 't' }],
+    __resumed__: [{ recovered: true, previous_id: 'p', rooms: { r: { recovered: true, missed: 2 } } }, { recovered: false, reason: 'unknown_token', rooms: {} }]
   }
   for (const [name, spec] of ROWS) {
     const validate = ajv.compile(spec.payload)
@@ -137,8 +142,8 @@ t.test('types come from the schemas', async (t) => {
   const shutdown: SystemPayload<'__server_shutdown__'> = { retry_after_ms: '5' }
   const pong: SystemPayload<'__pong__'> = {}
 
-  const outbound: Equal<OutboundSystemEventName, '__connect__' | '__disconnect__' | '__ping__' | '__error__' | '__auth_expiring__' | '__auth_refreshed__' | '__session_expiring__' | '__idle_warning__' | '__server_shutdown__'> = true
-  const inbound: Equal<InboundSystemEventName, '__pong__' | '__refresh_auth__' | '__ack__'> = true
+  const outbound: Equal<OutboundSystemEventName, '__connect__' | '__disconnect__' | '__ping__' | '__error__' | '__auth_expiring__' | '__auth_refreshed__' | '__session_expiring__' | '__idle_warning__' | '__server_shutdown__' | '__joined__' | '__left__' | '__resumed__'> = true
+  const inbound: Equal<InboundSystemEventName, '__pong__' | '__refresh_auth__' | '__ack__' | '__resume__'> = true
   const errorType: Equal<ErrorPayload, SystemPayload<'__error__'>> = true
   const direction: Equal<(typeof SystemEvents)['__pong__']['direction'], 'in'> = true
   const envelope: Equal<InboundEnvelope, { event: string, payload?: unknown, id?: string }> = true

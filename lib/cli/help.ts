@@ -7,6 +7,7 @@ Schema-first WebSocket event APIs for Fastify.
 Commands:
   init <dir>          Scaffold a new Fastify + socketspec app in <dir>
   asyncapi <module>   Print or write the AsyncAPI 3.0 document of an app module
+  types <source>      Write the client's Contract type (an app module, asyncapi.json or its URL)
   token               Print a development JWT (HS256) for jwtAuth
   help [command]      Show help for a command
 
@@ -61,6 +62,36 @@ Options:
 
 Example:
   npm run build && npx socketspec asyncapi dist/app.js --out asyncapi.json
+`,
+  types: `Usage: socketspec types <app module | asyncapi.json | http(s) URL> [options]
+
+Write a TypeScript module for the client SDK (socketspec/client) from an
+AsyncAPI 3 document: no imports, it exports
+
+  contract   the hash the server sends in __connect__.contract
+  Contract   event name → { payload, reply, outbound }, for connect<Contract>()
+  one type per titled payload schema (EchoPayload, ...)
+
+System events (__x__) are left out. The source is an app module (loaded as
+\`socketspec asyncapi\` loads it, see its help), a .json file written by
+\`socketspec asyncapi\`, or the URL of a running server's document
+(<docsUrl>/asyncapi.json, e.g. http://localhost:3000/socket-docs/asyncapi.json).
+
+Options:
+  --out <file>          Write the module to <file> (a .ts file) instead of stdout
+  --token <token>       Bearer token for a URL whose docs need docsAccessToken
+                        (default: the SOCKETSPEC_DOCS_TOKEN environment variable)
+  --decorator <name>    Decorator name given to socketspec (app module only)
+  -h, --help            Show this help
+
+Then:
+  import { connect } from 'socketspec/client'
+  import { contract, type Contract } from './api.js'
+  const client = connect<Contract>(url, { contract })  // onState: info.contract === 'stale' when the server changed
+
+Examples:
+  npx socketspec types dist/app.js --out src/api.ts
+  npx socketspec types http://localhost:3000/socket-docs/asyncapi.json --out src/api.ts
 `,
   token: `Usage: socketspec token [options]
 

@@ -5,6 +5,7 @@ import { parse } from './parse.js'
 import { initCommand } from './init.js'
 import { asyncapiCommand } from './asyncapi.js'
 import { tokenCommand } from './token.js'
+import { typesCommand } from './types.js'
 
 /** Where the CLI reads and writes; the real process by default, buffers in tests. */
 export interface CliIO {
@@ -18,6 +19,7 @@ type Command = (args: string[], io: CliIO) => Promise<number>
 const commands: Record<string, Command> = {
   init: initCommand,
   asyncapi: asyncapiCommand,
+  types: typesCommand,
   token: tokenCommand,
   help: helpCommand
 }

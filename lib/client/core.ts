@@ -2,9 +2,9 @@
 // browser build (browser.ts). No imports but the dependency-free error table
 // and types: this file is what ships to browsers.
 import { SocketError } from '../wire-errors.js'
-import type { AnyContract } from '../contract.js'
+import type { AnyContract } from '../contract-types.js'
 import type {
-  ClientOptions, ClientState, EventName, PayloadArgs, ReconnectOptions, RequestName, RequestOptions,
+  ClientOptions, ClientState, EventName, PayloadArgs, ReconnectOptions, RequestArgs, RequestName, RequestOptions,
   ServerEventName, ServerFrame, ServerPayload, StateInfo, WebSocketConstructor, WebSocketLike
 } from './types.js'
 
@@ -111,7 +111,8 @@ export class SocketspecClient<C extends AnyContract = AnyContract> {
     })
     // Nobody has to await `ready`: an unobserved rejection must not crash Node.
     this.ready.catch(() => {})
-    void this.#connect()
+    // Start on the next microtask, so that listeners added right after connect() see every state.
+    queueMicrotask(() => { this.#connect().catch(() => {}) })
   }
 
   /**
@@ -139,9 +140,10 @@ export class SocketspecClient<C extends AnyContract = AnyContract> {
    * the server's `__error__` code, TIMEOUT, QUEUE_FULL, or DISCONNECTED when the connection drops after the frame was sent.
    * @example const { sum } = await client.request('add', { a: 1, b: 2 })
    */
-  async request<E extends RequestName<C>>(event: E, payload?: C[E]['payload'], options: RequestOptions = {}): Promise<C[E]['reply']> {
+  request<E extends RequestName<C>>(event: E, ...args: RequestArgs<C[E]['payload']>): Promise<C[E]['reply']>
+  async request (event: string, payload?: unknown, options: RequestOptions = {}): Promise<unknown> {
     const frame = await this.#request(event, payload, options.timeout ?? this.#opts.requestTimeout ?? 10_000)
-    return frame.payload as C[E]['reply']
+    return frame.payload
   }
 
   /**
@@ -306,7 +308,8 @@ export class SocketspecClient<C extends AnyContract = AnyContract> {
         this.#retryAfter = Number(p.retry_after_ms) || 0
         return
       case '__joined__':
-        this.#rooms.set(p.room, { offset: p.offset, epoch: p.epoch })
+        // while resuming, the replay brings the room up to date
+        if (!this.#resuming) this.#rooms.set(p.room, { offset: p.offset, epoch: p.epoch })
         return
       case '__left__':
         this.#rooms.delete(p.room)
@@ -315,6 +318,9 @@ export class SocketspecClient<C extends AnyContract = AnyContract> {
     }
     if (frame.event.startsWith('__') && frame.event.endsWith('__')) return
     if (typeof frame.room === 'string' && typeof frame.offset === 'number') {
+      const last = this.#rooms.get(frame.room)
+      // already received (a replay after a resume overlapping what arrived before the drop)
+      if (last !== undefined && last.epoch === frame.epoch && frame.offset <= last.offset) return
       this.#rooms.set(frame.room, { offset: frame.offset, epoch: String(frame.epoch) })
     }
     if (frame.id !== undefined) {

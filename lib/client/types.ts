@@ -1,4 +1,4 @@
-import type { AnyContract } from '../contract.js'
+import type { AnyContract } from '../contract-types.js'
 
 /** Where the client is: see `client.onState`. */
 export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed'
@@ -95,8 +95,14 @@ export interface RequestOptions {
 /** Names of the events the client may send. */
 export type EventName<C extends AnyContract> = keyof C & string
 
-/** The payload argument: optional when the event takes no payload or accepts `{}`. */
-export type PayloadArgs<P> = unknown extends P ? [payload?: P] : undefined extends P ? [payload?: P] : {} extends P ? [payload?: P] : [payload: P]
+/** Whether a payload may be left out: the event takes no payload (`unknown`), or its payload accepts `undefined` or `{}`. */
+type PayloadOptional<P> = unknown extends P ? true : undefined extends P ? true : {} extends P ? true : false
+
+/** The payload argument of `send()`: optional when the event takes no payload or accepts `{}`. */
+export type PayloadArgs<P> = PayloadOptional<P> extends true ? [payload?: P] : [payload: P]
+
+/** The arguments of `request()` after the event: the payload (optional as for `send()`), then options. */
+export type RequestArgs<P> = PayloadOptional<P> extends true ? [payload?: P, options?: RequestOptions] : [payload: P, options?: RequestOptions]
 
 /** Events that declare a reply (the only ones `request()` takes). */
 export type RequestName<C extends AnyContract> = { [K in keyof C & string]: [C[K]['reply']] extends [never] ? never : K }[keyof C & string]

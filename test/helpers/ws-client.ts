@@ -4,7 +4,7 @@ import WebSocket from 'ws'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 
-export interface Frame { event: string, payload: any, id?: string }
+export interface Frame { event: string, payload: any, id?: string, room?: string, offset?: number, epoch?: string }
 
 /** A real `ws` client with an inbox: `next()` waits for the next frame (optionally of one event). */
 export class WsClient {
