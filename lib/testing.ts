@@ -23,6 +23,12 @@ export interface TestConnectOptions {
   token?: string
   /** Milliseconds to wait for `__connect__` (default 5000). */
   timeout?: number
+  /**
+   * With `recovery` on: a connection that was dropped (`conn.drop()`): the new one
+   * sends `__resume__` with its token and room positions and resolves after
+   * `__resumed__` (in `conn.resumed`); the replayed broadcasts wait in the inbox.
+   */
+  resume?: TestConnection<any>
 }
 
 /** Options of `receive()` / `request()`. */
@@ -59,6 +65,12 @@ export class TestConnection<C extends AnyContract = AnyContract> {
   readonly closed: Promise<{ code: number, reason: string }>
   /** Connection id from `__connect__`. */
   id = ''
+  /** With recovery on: the resume token from `__connect__`. */
+  resumeToken: string | undefined
+  /** With recovery on: each room's last position this client received (from `__joined__` and room broadcasts). */
+  readonly positions = new Map<string, { offset: number, epoch: string }>()
+  /** After `connect({ resume })`: the `__resumed__` payload. */
+  resumed: { recovered: boolean, previous_id?: string, reason?: string, rooms: Record<string, { recovered: boolean, missed: number }> } | undefined
   private readonly inbox: TestMessage[] = []
   private readonly waiters: Waiter[] = []
   private closeInfo: { code: number, reason: string } | null = null
@@ -92,6 +104,7 @@ export class TestConnection<C extends AnyContract = AnyContract> {
       this.sendRaw(JSON.stringify({ event: '__pong__', payload: {} }))
       return
     }
+    this.track(msg as TestMessage & { room?: unknown, offset?: unknown, epoch?: unknown })
     for (let i = 0; i < this.waiters.length; i++) {
       const w = this.waiters[i]
       if (w.match(msg)) {
@@ -199,6 +212,24 @@ export class TestConnection<C extends AnyContract = AnyContract> {
       throw new SocketError(p.code, p.message, p.details ?? {})
     }
     return msg
+  }
+
+  /** Follow the recovery state a resume needs: the token, and each room's position. */
+  private track (msg: TestMessage & { room?: unknown, offset?: unknown, epoch?: unknown }): void {
+    if (msg.event === '__connect__') this.resumeToken = msg.payload?.resume_token
+    else if (msg.event === '__joined__') this.positions.set(msg.payload.room, { offset: msg.payload.offset, epoch: msg.payload.epoch })
+    else if (msg.event === '__left__') this.positions.delete(msg.payload.room)
+    else if (typeof msg.room === 'string' && typeof msg.offset === 'number') this.positions.set(msg.room, { offset: msg.offset, epoch: String(msg.epoch) })
+  }
+
+  /**
+   * Drop the connection abruptly, as a network failure would: no close frame
+   * (the server sees 1006), so with `recovery` on the session stays resumable.
+   * Resolves once the socket is closed.
+   */
+  async drop (): Promise<{ code: number, reason: string }> {
+    if (this.closeInfo === null) this.ws.terminate()
+    return await this.closed
   }
 
   /** Close from the client side (default 1000). */
@@ -310,6 +341,13 @@ export class TestClient<C extends AnyContract = AnyContract> {
       throw e
     }
     c.id = first.payload.connection_id
+    const old = options.resume
+    if (old !== undefined) {
+      if (old.resumeToken === undefined) throw new Error('connect({ resume }): that connection got no resume_token (is `recovery` on?)')
+      const resumed: Promise<TestMessage> = (c as any).wait((m: TestMessage) => m.event === '__resumed__', timeout, '__resumed__')
+      await c.send('__resume__' as any, { token: old.resumeToken, rooms: Object.fromEntries(old.positions) } as any)
+      c.resumed = (await resumed).payload
+    }
     return c
   }
 

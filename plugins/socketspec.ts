@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
 import websocket from '@fastify/websocket'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { IncomingMessage } from 'node:http'
 import { resolveOptions, type SocketspecOptions } from '../lib/options.js'
 import { Engine } from '../lib/engine.js'
+import { contractHash } from '../lib/contract-hash.js'
 import { SocketApp } from '../lib/socket-app.js'
 import { compileOriginCheck } from '../lib/origin.js'
 import { FST_SOCKETSPEC_INVALID_OPTION } from '../lib/errors.js'
@@ -170,7 +170,7 @@ async function socketspec (fastify: FastifyInstance, options: SocketspecOptions)
   fastify.addHook('onReady', async () => {
     await engine.start()
     // __connect__ carries a hash of the AsyncAPI document so a long-lived client learns that the API changed.
-    engine.contract = createHash('sha256').update(JSON.stringify(app.asyncapi())).digest('base64url').slice(0, 22)
+    engine.contract = contractHash(app.asyncapi())
   })
   fastify.addHook('preClose', async () => { await engine.shutdown() })
 }

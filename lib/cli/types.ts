@@ -283,8 +283,8 @@ async function fromModule (file: string, decorator: string | undefined, io: CliI
       stderr: { write: (s: string) => io.stderr.write(rename(s)) }
     })
   } catch (err) {
-    if (err instanceof CliError) throw new CliError(rename(err.message), err.exitCode)
-    throw err
+    // asyncapiCommand turns every failure of the app into a CliError; anything else is a socketspec bug, reported by main().
+    throw err instanceof CliError ? new CliError(rename(err.message), err.exitCode) : err
   }
   return JSON.parse(json)
 }
