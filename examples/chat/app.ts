@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import fastifyStatic from '@fastify/static'
 import Fastify, { type FastifyInstance } from 'fastify'
 import socketspec, { Type, SocketError, redisBackend } from '../../lib/index.js'
 
@@ -18,10 +22,59 @@ const Message = Type.Object({
   ts: Type.Number({ description: 'Server time, Unix epoch milliseconds.' })
 })
 
+const here = dirname(fileURLToPath(import.meta.url))
+const CLIENT_BUNDLE = 'socketspec-client.js'
+const NOT_BUILT = 'The browser client is not built (dist/client is missing): run `npm run build`.'
+const PAGE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "connect-src 'self' ws: wss:",
+  "img-src 'self' data:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'"
+].join('; ')
+
+/** The first folder of `candidates` that holds `file`: examples/chat runs from the sources (tsx) or from dist/examples/chat. */
+function locate (file: string, candidates: string[]): string | undefined {
+  return candidates.find((dir) => existsSync(join(dir, file)))
+}
+
+/**
+ * The chat page at `/` (examples/chat/public) and, next to it, the browser
+ * build of `socketspec/client` that the page imports (dist/client, made by
+ * `npm run build`).
+ */
+async function chatPage (app: FastifyInstance): Promise<void> {
+  const publicDir = locate('index.html', [join(here, 'public'), resolve(here, '../../../examples/chat/public')])
+  if (publicDir === undefined) return
+  const clientDir = locate(CLIENT_BUNDLE, [resolve(here, '../../dist/client'), resolve(here, '../../client')])
+  await app.register(async (page) => {
+    await page.register(fastifyStatic, {
+      root: clientDir === undefined ? publicDir : [publicDir, clientDir],
+      prefix: '/',
+      wildcard: false,
+      index: 'index.html',
+      decorateReply: false,
+      setHeaders (reply, filePath) {
+        reply.header('x-content-type-options', 'nosniff')
+        if (filePath.endsWith('.html')) reply.header('content-security-policy', PAGE_CSP).header('referrer-policy', 'no-referrer')
+      }
+    })
+    if (clientDir === undefined) {
+      page.get('/' + CLIENT_BUNDLE, { schema: { hide: true } }, async (_request, reply) => {
+        return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message: NOT_BUILT })
+      })
+    }
+  })
+}
+
 /**
  * The example chat app (what `npm start` runs): an echo event, rooms with a
- * guard, messages broadcast to a room, membership across nodes, and an
- * announcement to everyone.
+ * guard, messages broadcast to a room, membership across nodes, an
+ * announcement to everyone, and a browser chat page at `/` built on the
+ * client SDK.
  */
 export async function buildApp (opts: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({ logger: opts.logger ?? false })
@@ -36,6 +89,7 @@ export async function buildApp (opts: BuildOptions = {}): Promise<FastifyInstanc
     session: { idleTimeout: 300, maxDuration: 7200, ...opts.session }
   })
   const socket = app.socket
+  await chatPage(app)
 
   socket.onConnect((conn) => {
     const name = typeof conn.query.name === 'string' && conn.query.name !== '' ? conn.query.name.slice(0, 32) : 'guest-' + conn.id.slice(0, 4)

@@ -33,6 +33,9 @@ interface Pending {
 
 interface Queued { text: string, id?: string }
 
+/** Wire errors followed by a close: the one received last is the `info.error` of that close. */
+const CLOSING_ERRORS = new Set(['AUTH_ERROR', 'AUTH_EXPIRED', 'IDLE_TIMEOUT', 'SESSION_EXPIRED'])
+
 /** A connection lasting this long resets the attempt counter. */
 const STABLE_MS = 10_000
 const MAX_DELAY_MS = 2 ** 31 - 1
@@ -176,7 +179,8 @@ export class SocketspecClient<C extends AnyContract = AnyContract> {
 
   /** Close for good (code 1000): no reconnect; queued frames are dropped and pending requests reject with DISCONNECTED. */
   close (): void {
-    if (this.#ended) return
+    if (this.#ended && !this.#idle) return
+    this.#idle = false
     const ws = this.#ws
     this.#end(1000, 'client closed', undefined)
     if (ws !== undefined) ws.close(1000)
@@ -386,8 +390,8 @@ export class SocketspecClient<C extends AnyContract = AnyContract> {
       const pending = this.#settle(frame.id)
       if (pending !== undefined) return pending.reject(err)
     }
-    // The error that explains the close that follows (AUTH_ERROR before 4001, ...).
-    this.#lastError = err
+    // An error that closes the connection explains the close that follows (AUTH_ERROR before 4001, ...).
+    if (frame.id === undefined && CLOSING_ERRORS.has(err.code)) this.#lastError = err
     for (const fn of this.#errorListeners) fn(err, frame)
   }
 
@@ -400,7 +404,8 @@ export class SocketspecClient<C extends AnyContract = AnyContract> {
     } catch {
       return // the server closes 4002 at expiry; the reconnect calls the function again
     }
-    if (gen === this.#gen && ws.readyState === OPEN) this.#system(ws, '__refresh_auth__', { token })
+    // with an id: a refused refresh (the connection stays open) is not mistaken for the cause of a later close
+    if (gen === this.#gen && ws.readyState === OPEN) this.#sendText(ws, { text: JSON.stringify({ event: '__refresh_auth__', payload: { token }, id: `refresh-${++this.#seq}` }) })
   }
 
   async #answer (ws: WebSocketLike, gen: number, frame: ServerFrame, handler: (payload: any, frame: ServerFrame) => unknown): Promise<void> {
@@ -447,8 +452,9 @@ export class SocketspecClient<C extends AnyContract = AnyContract> {
     const again4001 = code === 4001 && this.#last4001
     this.#last4001 = code === 4001
     if (code === 4005) {
-      this.#end(code, reason, error)
+      // set first: a listener of the 'closed' state may send, which reconnects
       this.#idle = true
+      this.#end(code, reason, error)
       return
     }
     const stop = this.#reconnect === false || code === 1000 || code === 1008 ||

@@ -279,3 +279,36 @@ t.test('faults through a TCP proxy: cut without a close frame, delay, drop; the 
   t.not(c.connectionId, id)
   t.same(await c.request('add', { a: 40, b: 2 }), { sum: 42 }, 'after the drop: recovered')
 })
+
+t.test('info.error names only an error that closes: an old UNKNOWN_EVENT is not the cause of a later drop', async (t) => {
+  const scripted = await scriptedServer(t, (ws, n) => {
+    sendConnect(ws)
+    if (n === 1) {
+      ws.send(JSON.stringify({ event: '__error__', payload: { code: 'UNKNOWN_EVENT', message: 'Unknown event', request_id: 'x', details: {} } }))
+      setTimeout(() => ws.terminate(), 20)
+    }
+    if (n === 2) {
+      ws.send(JSON.stringify({ event: '__error__', payload: { code: 'SESSION_EXPIRED', message: 'Session expired', request_id: 'y', details: {} } }))
+      ws.close(4004, 'session_expired')
+    }
+  })
+  const c = client(t, scripted.url, { reconnect: FAST })
+  const states = new StateLog(c)
+  const errors: string[] = []
+  c.onError((e) => errors.push(e.code))
+  const first = await states.next('reconnecting')
+  t.equal(first.info.error, undefined, 'UNKNOWN_EVENT went to onError, not to the drop')
+  const second = await states.next('reconnecting')
+  t.match(second.info, { code: 4004, error: { code: 'SESSION_EXPIRED' } })
+  t.same(errors, ['UNKNOWN_EVENT', 'SESSION_EXPIRED'])
+})
+
+t.test('4005: a send from the closed listener reconnects', async (t) => {
+  const scripted = await scriptedServer(t, (ws, n) => { sendConnect(ws); if (n === 1) ws.close(4005, 'idle_timeout') })
+  const c = client(t, scripted.url, { reconnect: FAST })
+  const states = new StateLog(c)
+  const off = c.onState((state) => { if (state === 'closed') { off(); c.send('wake') } })
+  await states.next('closed')
+  await states.next('open')
+  t.equal(scripted.connections, 2)
+})

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
@@ -32,11 +32,43 @@ export async function launchChromium (t: Tap): Promise<Browser> {
   return browser
 }
 
+/** `node ui/build.mjs`: the docs UI into ui/dist and the browser client into dist/client. */
+function buildUi (): void {
+  const res = spawnSync(process.execPath, [join(repoRoot, 'ui', 'build.mjs')], { cwd: repoRoot, stdio: 'inherit' })
+  if (res.status !== 0) throw new Error('node ui/build.mjs failed')
+}
+
 /** Build ui/dist when it is missing (`npm test` builds it in pretest already). */
 export function ensureUiBuilt (): void {
   if (existsSync(join(repoRoot, 'ui', 'dist', 'index.html'))) return
-  const res = spawnSync(process.execPath, [join(repoRoot, 'ui', 'build.mjs')], { cwd: repoRoot, stdio: 'inherit' })
-  if (res.status !== 0) throw new Error('node ui/build.mjs failed')
+  buildUi()
+}
+
+/** The browser build of `socketspec/client`, an ES module without imports (SPEC §11). */
+export const CLIENT_BUNDLE = join(repoRoot, 'dist', 'client', 'socketspec-client.js')
+
+/**
+ * Build dist/client/socketspec-client.js when it is missing or older than one
+ * of the sources its source map lists, so that a browser test never runs a
+ * stale client. Returns the bundle's path.
+ */
+export function ensureClientBuilt (): string {
+  if (!existsSync(CLIENT_BUNDLE) || clientSourcesChanged()) buildUi()
+  return CLIENT_BUNDLE
+}
+
+function clientSourcesChanged (): boolean {
+  const built = statSync(CLIENT_BUNDLE).mtimeMs
+  let sources: string[]
+  try {
+    sources = (JSON.parse(readFileSync(CLIENT_BUNDLE + '.map', 'utf8')) as { sources: string[] }).sources
+  } catch {
+    return true
+  }
+  return sources.some((source) => {
+    const file = resolve(dirname(CLIENT_BUNDLE), source)
+    return !existsSync(file) || statSync(file).mtimeMs > built
+  })
 }
 
 /** Width of the document against the viewport, and the elements that stick out on the right. */
