@@ -26,6 +26,9 @@ export interface ReplayBuffer {
 /** Closes the server makes on purpose (SPEC §12): their sessions are not resumable. */
 const ON_PURPOSE = new Set<number>([CloseCode.AUTH_ERROR, CloseCode.AUTH_EXPIRED, CloseCode.SESSION_EXPIRED, CloseCode.IDLE_TIMEOUT, CloseCode.POLICY_VIOLATION, CloseCode.NORMAL])
 
+/** Longest run of replays in one turn of the event loop: a storm of resumes must not stall it. */
+const SLICE_MS = 10
+
 /** Longest resume token accepted (ours are 32 characters). */
 const MAX_TOKEN_LENGTH = 128
 
@@ -48,11 +51,43 @@ export class Recovery {
   /** room → number of stored sessions holding it */
   readonly #held = new Map<string, number>()
   #sweeper: Timer | null = null
+  /** Replays waiting for a turn of the event loop (see `schedule`). */
+  readonly #replays: Array<() => void> = []
+  #draining = false
 
   constructor (limits: HistoryLimits, clock: Clock) {
     this.limits = limits
     this.#clock = clock
     this.history = new MemoryHistory(limits, clock)
+  }
+
+  /**
+   * Run `work` (a replay: synchronous writes) soon, in FIFO order, at most
+   * SLICE_MS of such work per turn of the event loop; the rest waits for the
+   * next turn, so that 2,000 clients resuming at once never stall it long.
+   */
+  schedule (work: () => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#replays.push(() => {
+        try {
+          work()
+          resolve()
+        } catch (err) {
+          reject(err)
+        }
+      })
+      if (!this.#draining) {
+        this.#draining = true
+        setImmediate(() => this.#drain())
+      }
+    })
+  }
+
+  #drain (): void {
+    const started = performance.now()
+    while (this.#replays.length > 0 && performance.now() - started < SLICE_MS) this.#replays.shift()!()
+    if (this.#replays.length > 0) setImmediate(() => this.#drain())
+    else this.#draining = false
   }
 
   /** Sessions waiting to be resumed (bounded: each expires after ttl). */
@@ -159,43 +194,54 @@ export async function resume (engine: Engine, conn: Connection, clientId: string
   // Live broadcasts to the re-joined rooms wait until the replay is out (then de-duplicated by offset).
   const buffer: ReplayBuffer = { frames: [] }
   conn[kReplay] = buffer
-  const replayed = new Map<string, number>()
+  const joined: string[] = []
   const rooms: Record<string, { recovered: boolean, missed: number }> = {}
   let recovered = true
   try {
-    for (const [room, atClose] of session.rooms) {
+    for (const room of session.rooms.keys()) {
       try {
         await conn.join(room)
+        joined.push(room)
       } catch (err) {
         // a guard refused this time: the room is not restored
         conn.log.debug({ err: isSocketError(err) ? err.code : err, room }, 'resume: room not re-joined')
         rooms[room] = { recovered: false, missed: 0 }
         recovered = false
-        continue
       }
-      if (!conn.open) return
-      const c = claimed[room]
-      const from: RoomPosition = c !== undefined && c !== null && Number.isInteger(c.offset) && typeof c.epoch === 'string'
-        ? { offset: c.offset as number, epoch: c.epoch }
-        : atClose
-      const frames = recovery.history.since(room, from)
-      if (frames === null) {
-        rooms[room] = { recovered: false, missed: 0 }
-        recovered = false
-        continue
-      }
-      for (const frame of frames) engine.send(conn, frame)
-      replayed.set(room, from.offset + frames.length)
-      rooms[room] = { recovered: true, missed: frames.length }
     }
-    engine.emitSystem(conn, '__resumed__', { recovered, previous_id: session.previousId, rooms }, clientId)
-  } finally {
+  } catch (err) {
     conn[kReplay] = null
-    for (const f of buffer.frames) {
-      const last = replayed.get(f.room!)
-      if (last === undefined || f.offset! > last) conn.sendPrepared(f)
-    }
+    throw err
   }
+  const replayed = new Map<string, number>()
+  await recovery.schedule(() => {
+    try {
+      if (!conn.open) return
+      for (const room of joined) {
+        const c = claimed[room]
+        const from: RoomPosition = c !== undefined && c !== null && Number.isInteger(c.offset) && typeof c.epoch === 'string'
+          ? { offset: c.offset as number, epoch: c.epoch }
+          : session.rooms.get(room)!
+        const frames = recovery.history.since(room, from)
+        if (frames === null) {
+          rooms[room] = { recovered: false, missed: 0 }
+          recovered = false
+          continue
+        }
+        for (const frame of frames) engine.send(conn, frame)
+        replayed.set(room, from.offset + frames.length)
+        rooms[room] = { recovered: true, missed: frames.length }
+      }
+      engine.emitSystem(conn, '__resumed__', { recovered, previous_id: session.previousId, rooms }, clientId)
+    } finally {
+      conn[kReplay] = null
+      for (const f of buffer.frames) {
+        const last = replayed.get(f.room!)
+        if (last === undefined || f.offset! > last) conn.sendPrepared(f)
+      }
+    }
+  })
+  if (!conn.open) return
   for (const hook of recovery.hooks) {
     try {
       await hook(conn, { previousId: session.previousId, recovered })

@@ -1,0 +1,185 @@
+#!/usr/bin/env node
+// Issue 13's costs on the memory backend, measured in one process against the
+// same app with recovery off (the peer in the same run):
+//  1. broadcast CPU per delivery to a room of --members real ws clients
+//     (recovery on numbers, records and splices each frame), rounds
+//     alternating on/off; process.cpuUsage of the whole process (server and
+//     the clients that read), so the ratio is what counts;
+//  2. a resume storm: --storm clients in a room are dropped without a close
+//     frame, --missed broadcasts go out meanwhile, then all of them send
+//     __resume__ at once: time until the last __resumed__, the event loop's
+//     longest stall (of this process, which also runs the clients), and
+//     lost or duplicated frames.
+//
+//   npm run build:ts && node bench/recovery.mjs [--members 1000] [--broadcasts 200] [--rounds 6] [--storm 2000] [--missed 20]
+import { existsSync } from 'node:fs'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { parseArgs } from 'node:util'
+import WebSocket from 'ws'
+import { median } from './lib/stats.mjs'
+
+const { values: opts } = parseArgs({
+  options: {
+    dist: { type: 'string' },
+    members: { type: 'string', default: '1000' },
+    broadcasts: { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '6' },
+    storm: { type: 'string', default: '2000' },
+    missed: { type: 'string', default: '20' },
+    json: { type: 'boolean', default: false }
+  }
+})
+const dist = opts.dist ?? fileURLToPath(new URL('../dist', import.meta.url))
+if (!existsSync(`${dist}/lib/index.js`)) {
+  console.error(`recovery bench: ${dist}/lib/index.js is missing (run npm run build:ts)`)
+  process.exit(2)
+}
+const { default: socketspec, Type } = await import(pathToFileURL(`${dist}/lib/index.js`).href)
+const { default: Fastify } = await import('fastify')
+
+async function buildApp (recovery) {
+  const app = Fastify({ logger: false })
+  await app.register(socketspec, { path: '/ws', recovery, session: { heartbeatInterval: 300 }, maxBufferedBytes: 64 * 1024 * 1024 })
+  const Said = Type.Object({ n: Type.Integer(), text: Type.String() })
+  app.socket.on('join', { payload: Type.Object({ room: Type.String() }), reply: { event: 'joined', schema: Type.Object({ room: Type.String() }) }, broadcasts: [{ event: 'said', room: '{room}', schema: Said }] }, async (conn, { room }) => {
+    await conn.join(room)
+    return { room }
+  })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  return { app, url: `ws://127.0.0.1:${app.server.address().port}/ws` }
+}
+
+/** A raw client that joins `room` and counts the `said` frames it reads. */
+function member (url, room) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, ['socketspec'])
+    const m = { ws, said: [], token: undefined, id: undefined, position: undefined, resumed: undefined, onResumed: null }
+    ws.on('error', reject)
+    ws.on('message', (data) => {
+      const f = JSON.parse(data)
+      if (f.event === '__connect__') {
+        m.token = f.payload.resume_token
+        m.id = f.payload.connection_id
+        ws.send(JSON.stringify({ event: 'join', payload: { room }, id: 'j' }))
+      } else if (f.event === '__joined__') {
+        m.position = { offset: f.payload.offset, epoch: f.payload.epoch }
+      } else if (f.id === 'j') {
+        resolve(m)
+      } else if (f.event === 'said') {
+        m.said.push(f.payload.n)
+        if (f.offset !== undefined) m.position = { offset: f.offset, epoch: f.epoch }
+      } else if (f.event === '__resumed__') {
+        m.resumed = f.payload
+        m.onResumed?.()
+      }
+    })
+  })
+}
+
+async function members (url, room, n) {
+  const out = []
+  for (let i = 0; i < n; i += 100) out.push(...await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => member(url, room))))
+  return out
+}
+
+function until (check, ms = 60_000) {
+  const started = Date.now()
+  return new Promise((resolve, reject) => {
+    const poll = () => {
+      if (check()) resolve(Date.now() - started)
+      else if (Date.now() - started > ms) reject(new Error('timed out'))
+      else setTimeout(poll, 5)
+    }
+    poll()
+  })
+}
+
+// 1. broadcast CPU per delivery
+const N = Number(opts.members)
+const B = Number(opts.broadcasts)
+const peers = { off: await buildApp(false), on: await buildApp({ ttl: 120, historySize: 1000 }) }
+const clients = { off: await members(peers.off.url, 'big', N), on: await members(peers.on.url, 'big', N) }
+const perDelivery = { off: [], on: [] }
+const serverPerDelivery = { off: [], on: [] }
+let n = 0
+for (let round = 0; round < Number(opts.rounds); round++) {
+  for (const mode of round % 2 === 0 ? ['off', 'on'] : ['on', 'off']) {
+    const { app } = peers[mode]
+    const target = clients[mode].reduce((s, c) => s + c.said.length, 0) + N * B
+    const cpu = process.cpuUsage()
+    // the loop only yields microtasks: no socket is read meanwhile, so this is the server's side (serialize, number, record, write)
+    for (let i = 0; i < B; i++) await app.socket.rooms.broadcast('big', 'said', { n: ++n, text: 'hello from the benchmark' })
+    const server = process.cpuUsage(cpu)
+    await until(() => clients[mode].reduce((s, c) => s + c.said.length, 0) >= target)
+    const used = process.cpuUsage(cpu)
+    if (round > 0) {
+      perDelivery[mode].push((used.user + used.system) / (N * B))
+      serverPerDelivery[mode].push((server.user + server.system) / (N * B))
+    }
+  }
+}
+for (const mode of ['off', 'on']) {
+  for (const c of clients[mode]) c.ws.terminate()
+  await peers[mode].app.close()
+}
+const off = median(perDelivery.off)
+const on = median(perDelivery.on)
+const serverOff = median(serverPerDelivery.off)
+const serverOn = median(serverPerDelivery.on)
+
+// 2. the resume storm
+const S = Number(opts.storm)
+const M = Number(opts.missed)
+const { app, url } = await buildApp({ ttl: 120, historySize: Math.max(1000, M) })
+const storm = await members(url, 'storm', S)
+await app.socket.rooms.broadcast('storm', 'said', { n: 0, text: 'before' })
+await until(() => storm.every(c => c.said.length === 1))
+for (const c of storm) c.ws.terminate()
+await until(() => app.socket.stats().connections === 0)
+for (let i = 1; i <= M; i++) await app.socket.rooms.broadcast('storm', 'said', { n: i, text: 'missed' })
+const fresh = await Promise.all(storm.map(() => new Promise((resolve, reject) => {
+  const ws = new WebSocket(url, ['socketspec'])
+  const m = { ws, said: [], resumed: undefined, connected: null }
+  m.connected = new Promise(_resolve => { m.go = _resolve })
+  ws.on('error', reject)
+  ws.on('open', () => resolve(m))
+  ws.on('message', (data) => {
+    const f = JSON.parse(data)
+    if (f.event === '__connect__') m.go()
+    else if (f.event === 'said') m.said.push(f.payload.n)
+    else if (f.event === '__resumed__') m.resumed = f.payload
+  })
+})))
+await Promise.all(fresh.map(m => m.connected))
+// the longest gap between two turns of a 1 ms interval: how long the event loop stalled at most
+let lastTurn = performance.now()
+let maxStall = 0
+const stallTimer = setInterval(() => {
+  const now = performance.now()
+  maxStall = Math.max(maxStall, now - lastTurn - 1)
+  lastTurn = now
+}, 1)
+const started = performance.now()
+fresh.forEach((m, i) => m.ws.send(JSON.stringify({ event: '__resume__', payload: { token: storm[i].token, rooms: { storm: storm[i].position } } })))
+await until(() => fresh.every(m => m.resumed !== undefined))
+const allResumed = performance.now() - started
+clearInterval(stallTimer)
+const expected = Array.from({ length: M }, (_, i) => i + 1)
+let lost = 0
+let recovered = 0
+for (const m of fresh) {
+  if (m.resumed.recovered === true) recovered++
+  if (m.said.join() !== expected.join()) lost++
+}
+for (const m of fresh) m.ws.terminate()
+await app.close()
+
+const result = {
+  broadcast: { members: N, broadcasts: B, serverCpuPerDeliveryUs: { off: serverOff, on: serverOn }, serverRatio: serverOn / serverOff, totalCpuPerDeliveryUs: { off, on }, totalRatio: on / off },
+  storm: { clients: S, missed: M, allResumedMs: Math.round(allResumed), recovered, clientsWithWrongFrames: lost, eventLoopMaxStallMs: Math.round(maxStall) }
+}
+if (opts.json) console.log(JSON.stringify(result))
+else {
+  console.log(`broadcast to ${N} members, CPU µs per delivery (median of ${perDelivery.on.length} rounds): server side: recovery off ${serverOff.toFixed(2)}, on ${serverOn.toFixed(2)}, ratio ${(serverOn / serverOff).toFixed(3)}; with the in-process clients reading: off ${off.toFixed(2)}, on ${on.toFixed(2)}, ratio ${(on / off).toFixed(3)}`)
+  console.log(`resume storm: ${S} clients, ${M} missed each: all __resumed__ in ${result.storm.allResumedMs} ms, ${recovered} recovered, ${lost} with a missing or extra frame, event loop longest stall ${result.storm.eventLoopMaxStallMs} ms`)
+}
