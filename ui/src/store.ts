@@ -205,13 +205,6 @@ export class Store {
     })
     session.client = client
     client.onState((state, info) => { if (current()) this.onState(conn, session, state, info) })
-    // A URL the browser refuses fails inside connect(), before onState could be listened to.
-    if (client.state === 'closed') {
-      client.ready.catch((err: Error) => {
-        const why = `cannot connect: ${err.message}`
-        if (current()) this.ended(conn, why, why)
-      })
-    }
   }
 
   /** Closes for good (`client.close()`): no reconnect. */
@@ -236,7 +229,13 @@ export class Store {
       this.update(conn.key, { state: 'reconnecting', closeInfo, attempt: info.attempt, retryAt: Date.now() + delay })
       this.log(conn, 'info', `closed ${closeInfo}; reconnecting in ${delay} ms (attempt ${info.attempt})`)
     } else if (state === 'closed') {
-      this.ended(conn, closeText(info))
+      // a URL the browser refuses: the WebSocket constructor threw, nothing was ever sent
+      if (info.code === 1006 && info.error !== undefined && info.attempt === 0 && session.client?.connectionId === undefined) {
+        const why = `cannot connect: ${info.error.message}`
+        this.ended(conn, why, why)
+      } else {
+        this.ended(conn, closeText(info))
+      }
     } else {
       this.update(conn.key, { state: 'connecting' })
     }
