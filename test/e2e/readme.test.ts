@@ -86,7 +86,7 @@ t.test('slow: the Quick start and Testing sections run as pasted in a new projec
     if (b === undefined) throw new Error(`README has no readme-test block '${kind} ${name}'`)
     return b.body
   }
-  t.same(blocks.map(b => `${b.kind} ${b.name}`), ['sh setup', 'file app.ts', 'file server.ts', 'sh start', 'patch app.ts', 'sh token', 'file test/app.test.ts', 'sh test'])
+  t.same(blocks.map(b => `${b.kind} ${b.name}`), ['sh setup', 'file app.ts', 'file server.ts', 'sh start', 'patch app.ts', 'sh token', 'file client.ts', 'sh client', 'file test/app.test.ts', 'sh test'])
   if (!existsSync(join(root, 'dist/lib/index.js'))) {
     t.fail('dist/ is missing: run `npm run build` first (npm test does it in pretest)')
     return
@@ -161,5 +161,13 @@ t.test('slow: the Quick start and Testing sections run as pasted in a new projec
   const authed = await rpc(`ws://127.0.0.1:${second.port}/ws`, { authorization: `Bearer ${token}` })
   t.equal(authed.connect.event, '__connect__', 'with the minted token: connected')
   t.same(authed.sum.payload, { sum: 3 })
+
+  // 5. step 3: the client SDK, typed by the published types, run as the README says
+  write('client.ts', get('file', 'client.ts'))
+  await sh('npx', ['tsc', '--noEmit', '--strict', '--skipLibCheck', 'false', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', 'client.ts'], project, 3 * MINUTE)
+  t.pass('tsc --strict accepts client.ts against socketspec/client')
+  const ran = await sh('sh', ['-ec', get('sh', 'client')], project, 2 * MINUTE, cleanEnv({ PORT: String(second.port) }))
+  t.match(ran.stdout, /echo: hi/, 'the client got the echo_response')
+  t.match(ran.stdout, /1 \+ 2 = 3/, 'and the reply to its request')
   await second.stop()
 })
