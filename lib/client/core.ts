@@ -24,9 +24,13 @@ export interface Transport {
 }
 
 interface Pending {
-  resolve: (frame: ServerFrame) => void
+  /** Called with the answering frame's payload. */
+  resolve: (payload: unknown) => void
   reject: (err: Error) => void
-  timer: unknown
+  /** clock.now() after which it times out (one sweeping timer serves every request). */
+  deadline: number
+  event: string
+  timeout: number
   /** The socket it was written to (undefined while queued). */
   ws?: WebSocketLike
 }
@@ -81,8 +85,13 @@ export class SocketspecClient<C extends AnyContract = AnyContract> {
   #seq = 0
   #attempt = 0
   #timer: unknown
+  /** The one timer of all request timeouts, and when it fires. */
+  #sweep: unknown
+  #sweepAt = Infinity
   #liveness: unknown
   #heartbeatMs = 0
+  /** clock.now() of the last frame from the server; the liveness timer re-arms itself from it. */
+  #lastFrameAt = 0
   /** true once the socket got `__connect__` (and, when resuming, `__resumed__`). */
   #open = false
   #openedAt = 0
@@ -144,9 +153,8 @@ export class SocketspecClient<C extends AnyContract = AnyContract> {
    * @example const { sum } = await client.request('add', { a: 1, b: 2 })
    */
   request<E extends RequestName<C>>(event: E, ...args: RequestArgs<C[E]['payload']>): Promise<C[E]['reply']>
-  async request (event: string, payload?: unknown, options: RequestOptions = {}): Promise<unknown> {
-    const frame = await this.#request(event, payload, options.timeout ?? this.#opts.requestTimeout ?? 10_000)
-    return frame.payload
+  request (event: string, payload?: unknown, options: RequestOptions = {}): Promise<unknown> {
+    return this.#request(event, payload, options.timeout ?? this.#opts.requestTimeout ?? 10_000)
   }
 
   /**
@@ -186,16 +194,13 @@ export class SocketspecClient<C extends AnyContract = AnyContract> {
     if (ws !== undefined) ws.close(1000)
   }
 
-  #request (event: string, payload: unknown, timeout: number): Promise<ServerFrame> {
+  #request (event: string, payload: unknown, timeout: number): Promise<unknown> {
     const id = String(++this.#seq)
     return new Promise((resolve, reject) => {
-      const timer = this.#clock.setTimeout(() => {
-        this.#pending.delete(id)
-        this.#queue = this.#queue.filter(q => q.id !== id)
-        reject(clientError('TIMEOUT', `No answer to '${event}' within ${timeout} ms`, { event, timeout }))
-      }, Math.min(timeout, MAX_DELAY_MS))
-      const pending: Pending = { resolve, reject, timer }
+      const deadline = this.#clock.now() + timeout
+      const pending: Pending = { resolve, reject, deadline, event, timeout }
       this.#pending.set(id, pending)
+      if (deadline < this.#sweepAt) this.#armSweep(deadline)
       try {
         this.#write({ text: JSON.stringify({ event, payload: payload ?? {}, id }), id }, true)
       } catch (err) {
@@ -203,6 +208,28 @@ export class SocketspecClient<C extends AnyContract = AnyContract> {
         reject(err)
       }
     })
+  }
+
+  #armSweep (at: number): void {
+    this.#clock.clearTimeout(this.#sweep)
+    this.#sweepAt = at
+    this.#sweep = this.#clock.setTimeout(() => this.#onSweep(), Math.min(Math.max(0, at - this.#clock.now()), MAX_DELAY_MS))
+  }
+
+  /** Time out every request past its deadline, then wait for the next deadline. */
+  #onSweep (): void {
+    this.#sweep = undefined
+    this.#sweepAt = Infinity
+    const now = this.#clock.now()
+    let next = Infinity
+    for (const [id, p] of this.#pending) {
+      if (p.deadline <= now) {
+        this.#pending.delete(id)
+        this.#queue = this.#queue.filter(q => q.id !== id)
+        p.reject(clientError('TIMEOUT', `No answer to '${p.event}' within ${p.timeout} ms`, { event: p.event, timeout: p.timeout }))
+      } else if (p.deadline < next) next = p.deadline
+    }
+    if (next !== Infinity) this.#armSweep(next)
   }
 
   /** The one way a frame goes out: written when open, else queued (or refused). */
@@ -276,8 +303,16 @@ export class SocketspecClient<C extends AnyContract = AnyContract> {
   /** (Re)arm the liveness deadline: no frame from the server for `ms` means the connection is dead. */
   #watch (gen: number, ms: number): void {
     this.#clock.clearTimeout(this.#liveness)
+    this.#lastFrameAt = this.#clock.now()
+    this.#arm(gen, ms, ms)
+  }
+
+  #arm (gen: number, ms: number, wait: number): void {
     this.#liveness = this.#clock.setTimeout(() => {
       if (gen !== this.#gen) return
+      // Frames came in since the timer was set: wait for what is left of `ms` after the last one.
+      const left = this.#lastFrameAt + ms - this.#clock.now()
+      if (left > 0) return this.#arm(gen, ms, left)
       const ws = this.#ws
       // Abandon the socket (a dead TCP path may never deliver a close), then act as if it closed.
       this.#dropped(gen, 1006, 'no frame from the server in time', undefined)
@@ -287,7 +322,7 @@ export class SocketspecClient<C extends AnyContract = AnyContract> {
           if (typeof w.terminate === 'function') w.terminate(); else w.close(4000, 'timeout')
         } catch {}
       }
-    }, ms)
+    }, wait)
   }
 
   #onMessage (ws: WebSocketLike, gen: number, text: string): void {
@@ -299,7 +334,8 @@ export class SocketspecClient<C extends AnyContract = AnyContract> {
       return
     }
     if (frame === null || typeof frame !== 'object' || typeof frame.event !== 'string') return
-    if (this.#heartbeatMs > 0) this.#watch(gen, this.#heartbeatMs)
+    // no timer per frame: the liveness timer reads this when it fires
+    if (this.#heartbeatMs > 0) this.#lastFrameAt = this.#clock.now()
     const p = (frame.payload ?? {}) as Record<string, any>
     switch (frame.event) {
       case '__connect__': return this.#onConnect(ws, p)
@@ -329,7 +365,7 @@ export class SocketspecClient<C extends AnyContract = AnyContract> {
     }
     if (frame.id !== undefined) {
       const pending = this.#settle(frame.id)
-      if (pending !== undefined) return pending.resolve(frame)
+      if (pending !== undefined) return pending.resolve(frame.payload)
       const handler = this.#handlers.get(frame.event)
       if (handler !== undefined) {
         this.#answer(ws, gen, frame, handler).catch(() => {})
@@ -425,7 +461,6 @@ export class SocketspecClient<C extends AnyContract = AnyContract> {
     const p = this.#pending.get(id)
     if (p === undefined) return undefined
     this.#pending.delete(id)
-    this.#clock.clearTimeout(p.timer)
     return p
   }
 
@@ -479,6 +514,8 @@ export class SocketspecClient<C extends AnyContract = AnyContract> {
     this.#open = false
     this.#clock.clearTimeout(this.#timer)
     this.#clock.clearTimeout(this.#liveness)
+    this.#clock.clearTimeout(this.#sweep)
+    this.#sweepAt = Infinity
     const err = error ?? clientError('DISCONNECTED', `Connection closed (${code})`, { code })
     for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(clientError('DISCONNECTED', `Connection closed (${code}) before the answer`, { code }))
     this.#queue = []
