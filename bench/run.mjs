@@ -3,7 +3,10 @@
 // Socket.IO. Server pinned to CPU 0, load generator to CPU 1, peers alternated
 // within each round, medians and spreads over the rounds. Issue 10 adds the
 // socketspec variants (outboundValidation 'never'; a baseline build with
-// --base-dist) to echo-64, echo-1k and bcast-1k. See BENCHMARKS.md.
+// --base-dist) to echo-64, echo-1k and bcast-1k. Issue 12 adds the client SDK
+// scenarios (sdk-1, sdk-64: the load generator runs socketspec's client or
+// socket.io-client, and its own CPU per request is measured) and --cpu-prof.
+// See BENCHMARKS.md.
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs'
 import { availableParallelism, cpus } from 'node:os'
@@ -34,6 +37,7 @@ const { values: opts } = parseArgs({
     window: { type: 'string' },
     warmup: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
     'no-write': { type: 'boolean', default: false },
     out: { type: 'string' },
     list: { type: 'boolean', default: false },
@@ -43,7 +47,8 @@ const { values: opts } = parseArgs({
 
 if (opts.help || opts.list) {
   console.log('usage: node bench/run.mjs [--quick] [--rounds N] [--scenario a,b] [--peer raw,socketio,socketspec,...]\n' +
-    '                         [--dist DIR] [--base-dist DIR] [--quiet-wait S] [--retry-contended N] [--window S] [--warmup S] [--no-pin] [--no-write] [--out file.json]\n\n' +
+    '                         [--dist DIR] [--base-dist DIR] [--quiet-wait S] [--retry-contended N] [--window S] [--warmup S] [--no-pin] [--no-write] [--out file.json]\n' +
+    '                         [--cpu-prof DIR]\n\n' +
     '--dist DIR:      the build socketspec and socketspec-novalidate load (default: ./dist); a frozen\n' +
     '                 copy keeps a long run on one build while others rebuild dist/\n' +
     '--base-dist DIR: a baseline build\'s dist/ directory (e.g. of a git worktree at an earlier commit),\n' +
@@ -51,7 +56,10 @@ if (opts.help || opts.list) {
     '--quiet-wait S:  on a shared machine, before each run wait up to S seconds for a second in which\n' +
     '                 other processes use less than 15 % of a core (the run then goes ahead anyway)\n' +
     '--retry-contended N: run a (scenario, peer, round) flagged contended again, up to N more times,\n' +
-    '                 and keep the attempt with the least other load\n\nscenarios:')
+    '                 and keep the attempt with the least other load\n' +
+    '--cpu-prof DIR:  CPU-profile the load generator over each measured window (like node --cpu-prof, without\n' +
+    '                 start-up), one .cpuprofile per run into DIR; in the sdk-* scenarios the load generator is\n' +
+    '                 the client SDK under test. Summarize with node bench/profile-summary.mjs FILE...\n\nscenarios:')
   for (const sc of SCENARIOS) console.log(`  ${sc.id.padEnd(16)} ${sc.title}${sc.peers.length > 3 ? ` [peers: ${sc.peers.join(', ')}]` : ''}`)
   console.log('\npeers:')
   for (const p of PEER_NAMES) console.log(`  ${p.padEnd(22)} ${PEER_DEFS[p].what}`)
@@ -75,6 +83,8 @@ const retryContended = opts['retry-contended'] ? Math.max(0, Math.floor(Number(o
 const quietWaitMs = opts['quiet-wait'] ? Math.max(0, Number(opts['quiet-wait'])) * 1000 : 0
 const pin = !opts['no-pin'] && hasTaskset
 const redisAvailable = hasBinary('redis-server')
+const cpuProfDir = opts['cpu-prof'] ? resolve(opts['cpu-prof']) : null
+if (cpuProfDir !== null) mkdirSync(cpuProfDir, { recursive: true })
 
 function fail (msg) {
   console.error(`bench: ${msg}`)
@@ -210,7 +220,9 @@ async function runOne (sc, peer, round, timing = t) {
     const base = sc.kind === 'idle' ? await servers[0].request('memory') : null
     const rate = sc.rateFrom ? await rateFor(sc, peer) : undefined
 
-    client = start(process.execPath, [here('./load/client.mjs')], { cpu: 1, pin, nofile: sc.client?.nofile ?? 0, label: 'load generator' })
+    // --cpu-prof: the load generator profiles its measured window only (node:inspector), not its start-up.
+    const profEnv = cpuProfDir === null ? {} : { BENCH_CPU_PROF: `${cpuProfDir}/${sc.id}-${peer}-r${round + 1}-${Date.now()}.cpuprofile` }
+    client = start(process.execPath, [here('./load/client.mjs')], { cpu: 1, pin, env: profEnv, nofile: sc.client?.nofile ?? 0, label: 'load generator' })
     await client.waitFor(['ready'], 15_000)
     debug('client ready', ports)
     client.onOther = (msg) => {
@@ -240,6 +252,8 @@ async function runOne (sc, peer, round, timing = t) {
     const job = { ...sc.job({ port: ports[0], ports, t: timing, rate }), jwtSecret: JWT_SECRET }
     // The load generator speaks the peer's wire protocol: the socketspec variants speak socketspec's.
     job.params.peer = PEER_DEFS[peer].wire
+    // issue 12: the client SDK comes from the same build as the peer's server (--dist, --base-dist, or ./dist).
+    if (sc.kind === 'sdk') job.params.clientDist = peerEnv(peer, { baseDist, dist: distDir }).BENCH_SOCKETSPEC_DIST || null
     client.send({ type: 'job', job })
     const limit = (timing.warmupMs + timing.windowMs) + 180_000
     const res = await client.waitFor(['result'], limit)
@@ -261,6 +275,7 @@ function metrics (sc, r, base, load) {
   if (r.lost > 0) flags.push(`unanswered ${r.lost}`)
   if (r.overruns > 0) flags.push(`overruns ${r.overruns}`)
   if (r.stalled) flags.push('stalled')
+  if (r.mismatches > 0) flags.push(`wrong replies ${r.mismatches}`)
   if (sc.kind === 'idle') {
     const perConn = (r.server.rss - base.rss) / r.connections / 1024
     return {
@@ -279,6 +294,8 @@ function metrics (sc, r, base, load) {
   const otherPct = load === null ? null : Math.max(0, load.busyPct - serverCpuPct - r.clientCpuPct)
   if (otherPct !== null && otherPct > 15) flags.push('contended')
   else if (['throughput', 'broadcast', 'storm'].includes(sc.kind) && serverCpuPct < 90) flags.push('client-bound')
+  // issue 12: the sdk scenarios measure the client; a saturated server caps its rate instead.
+  else if (sc.kind === 'sdk' && serverCpuPct >= 90) flags.push('server-bound')
   // Time the hypervisor gave our vCPUs to someone else: it goes with more CPU per message (cold caches).
   if (load !== null && load.stealPct > 5) flags.push('steal')
   // The generator's own event-loop stalls are added to every latency it records.
@@ -289,6 +306,10 @@ function metrics (sc, r, base, load) {
     rate: r.rate,
     count: r.count,
     cpuUsPerOp,
+    // The load generator's CPU per operation: for the sdk scenarios, the client SDK's cost per request.
+    clientCpuUsPerOp: r.count > 0 ? (r.clientCpuPct / 100) * r.elapsedMs * 1000 / r.count : null,
+    clientUserUsPerOp: r.count > 0 && r.clientUserUs !== undefined ? r.clientUserUs / r.count : null,
+    clientSystemUsPerOp: r.count > 0 && r.clientSystemUs !== undefined ? r.clientSystemUs / r.count : null,
     serverCpuPct,
     clientCpuPct: r.clientCpuPct,
     p50: r.latency.p50,
@@ -302,6 +323,13 @@ function metrics (sc, r, base, load) {
     flags,
     latency: r.latency
   }
+}
+
+/** Progress line of an issue-12 client SDK run: the client's CPU per request first. */
+function sdkProgress (sc, row) {
+  return `${Math.round(row.rate)} ${sc.unit}, client ${row.clientCpuUsPerOp?.toFixed(2)} µs/req (cpu ${row.clientCpuPct.toFixed(0)} %), ` +
+    `server ${row.cpuUsPerOp?.toFixed(2)} µs/req (cpu ${row.serverCpuPct.toFixed(0)} %), other load ${row.otherCpuPct?.toFixed(0) ?? '–'} %` +
+    `${row.flags.length ? ` [${row.flags.join('; ')}]` : ''}`
 }
 
 function machine () {
@@ -348,7 +376,9 @@ async function main () {
           ? `${row.status}: ${row.reason}`
           : sc.kind === 'idle'
             ? `${row.perConnKB.toFixed(2)} KB/conn`
-            : `${Math.round(row.rate)} ${sc.unit}, cpu ${row.serverCpuPct.toFixed(0)} %, p99 ${row.p99?.toFixed(2)} ms${row.flags.length ? ` [${row.flags.join('; ')}]` : ''}`
+            : sc.kind === 'sdk'
+              ? sdkProgress(sc, row)
+              : `${Math.round(row.rate)} ${sc.unit}, cpu ${row.serverCpuPct.toFixed(0)} %, p99 ${row.p99?.toFixed(2)} ms${row.flags.length ? ` [${row.flags.join('; ')}]` : ''}`
         console.error(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${sc.id} round ${round + 1}/${t.rounds} ${peer}: ${what}`)
       }
     }
@@ -371,6 +401,9 @@ async function main () {
   }
   if (summary.some((s) => s.flags?.some((f) => f.startsWith('steal')))) {
     header.push('> steal: the hypervisor took more than 5 % of a core from this VM during these windows (/proc/stat steal); on the machine of BENCHMARKS.md CPU µs per message rose with it, so compare such rows with care.', '')
+  }
+  if (summary.some((s) => s.flags?.some((f) => f.startsWith('server-bound')))) {
+    header.push('> server-bound: in a client SDK scenario the server used ≥ 90 % of its core, so the server, not the client, capped the rate; client CPU µs per request stays the comparable number.', '')
   }
   if (summary.some((s) => s.flags?.some((f) => f.startsWith('contended')))) {
     header.push('> contended: other processes used more than 15 % of a core during these windows (from /proc/stat, minus the server and the load generator); their numbers are not reliable: rerun on a quiet machine.', '')

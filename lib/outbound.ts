@@ -4,6 +4,7 @@ import type { Connection } from './connection.js'
 import type { PreparedFrame } from './frame.js'
 import type { Clock } from './clock.js'
 import { kCorked, kOverCap, kSocket, kState } from './symbols.js'
+import { acceptsRawFrames, rawSocket, unsentBytes } from './ws-private.js'
 
 /*
  * The only writer to a WebSocket. Every frame the server sends (replies,
@@ -11,9 +12,7 @@ import { kCorked, kOverCap, kSocket, kState } from './symbols.js'
  * the close handshake) goes through `Outbound`, so corking, counting and
  * backpressure are decided in one place.
  *
- * It is also the only file that reads private fields of `ws` (`_socket`,
- * `_sender._queue`, `_extensions`); package.json pins ws to a minor range and
- * test/outbound.test.ts fails when those fields change.
+ * The private fields of `ws` it needs are read through lib/ws-private.ts.
  */
 
 const WS_OPEN = 1
@@ -24,55 +23,6 @@ const OPEN = 1
 export const CLOSE_GRACE_MS = 2000
 /** A client over the cap must take at least maxBufferedBytes of its backlog per this long, or it is a slow consumer. */
 export const DRAIN_GRACE_MS = 1000
-
-/** The fields of a ws WebSocket this module relies on. */
-interface WsPrivate {
-  _socket?: PrivateSocket | null
-  _sender?: { _queue?: unknown[], _bufferedBytes?: number } | null
-  _extensions?: Record<string, unknown>
-}
-
-/** The fields of a Node stream socket `unsentBytes` reads. */
-interface PrivateSocket extends Socket {
-  _writableState?: { length: number, writing: boolean, writelen: number }
-  /** libuv's queue: bytes of dispatched writes the kernel has not taken yet. */
-  _handle?: { writeQueueSize?: number } | null
-}
-
-/**
- * Bytes the server produced for this client that have not reached the
- * kernel: frames queued inside ws, chunks buffered by the stream and not yet
- * dispatched, and what libuv could not write of the dispatched ones. Unlike
- * `ws.bufferedAmount`, a batch the kernel took at once does not count while
- * its completion callback is pending.
- */
-export function unsentBytes (ws: WebSocket): number {
-  const w = ws as unknown as WsPrivate
-  const raw = w._socket
-  let n = w._sender?._bufferedBytes ?? 0
-  if (raw == null) return n + (ws.bufferedAmount || 0)
-  const st = raw._writableState
-  if (st === undefined) return n + raw.writableLength
-  n += st.length - (st.writing ? st.writelen : 0)
-  return n + (raw._handle?.writeQueueSize ?? 0)
-}
-
-/** The TCP (or injected duplex) socket under a ws WebSocket, or null. */
-export function rawSocket (ws: WebSocket): Socket | null {
-  return (ws as unknown as WsPrivate)._socket ?? null
-}
-
-/**
- * True when pre-encoded frame bytes may be written straight to the socket:
- * ws has nothing queued in its sender (order is kept) and no extension
- * (permessage-deflate) transforms frames.
- */
-export function acceptsRawFrames (ws: WebSocket): boolean {
-  const w = ws as unknown as WsPrivate
-  if (w._socket == null || w._sender?._queue?.length !== 0) return false
-  const ext = w._extensions
-  return ext !== undefined && Object.keys(ext).length === 0
-}
 
 /** A connection seen over maxBufferedBytes: its backlog then, and whether I/O was polled since. */
 export interface OverCap { bytes: number, polled: boolean }

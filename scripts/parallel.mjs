@@ -1,7 +1,8 @@
-// `node scripts/parallel.mjs build typecheck lint`: runs those npm scripts at
-// once (they share no outputs), prints each one's output whole when it ends so
-// nothing interleaves, and fails if any of them failed. `npm test` uses it to
-// overlap the build with the static checks on a 2-core machine.
+// `node scripts/parallel.mjs 'typecheck --emit' build:ui lint`: runs those npm
+// scripts at once (they share no outputs; words after a script's name are its
+// arguments), prints each one's output whole when it ends so nothing
+// interleaves, and fails if any of them failed. `npm test` uses it to overlap
+// the build with the static checks on a 2-core machine.
 import { spawn } from 'node:child_process'
 
 const names = process.argv.slice(2)
@@ -17,8 +18,9 @@ const npm = process.env.npm_execpath
 
 function run (name) {
   const started = performance.now()
+  const [script, ...args] = name.split(/\s+/)
   return new Promise((resolve) => {
-    const child = spawn(npm[0], [...npm[1], 'run', name], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(npm[0], [...npm[1], 'run', script, ...(args.length > 0 ? ['--', ...args] : [])], { stdio: ['ignore', 'pipe', 'pipe'] })
     const out = []
     child.stdout.on('data', (c) => out.push(c))
     child.stderr.on('data', (c) => out.push(c))

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Parser } from '@asyncapi/parser'
 import { Type } from '@sinclair/typebox'
 import { buildApp } from '../examples/chat/app.js'
@@ -6,6 +6,15 @@ import { buildAsyncApi, type AsyncApiInput } from '../lib/asyncapi.js'
 import { WIRE_ERRORS } from '../lib/errors.js'
 import type { EventDefinition } from '../lib/types.js'
 import { InboundEnvelope, OutboundEnvelope, SystemEvents, type SystemEventName, type SystemEventSpec } from '../schemas/protocol.js'
+import { TypeScriptGenerator } from '@asyncapi/modelina'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { appPackage } from '../lib/app-package.js'
+import { build } from './helpers/build.js'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import Fastify, { type FastifyInstance } from 'fastify'
+import docs, { DOCS_COOKIE, defaultUiRoot, type DocsPluginOptions } from '../plugins/docs.js'
 
 type Json = Record<string, any>
 
@@ -344,4 +353,202 @@ t.test('titles: PascalCase from the event name, the app\'s own kept when free', 
   t.equal(payloadTitle('spoof'), 'SpoofPayload', 'a system title is never reused')
   t.notOk('title' in Untitled, 'the app\'s schema objects are not modified')
   t.equal(message(doc, 'noted').title, 'NotedMessage')
+})
+
+// Code generators get named models from the AsyncAPI document: AsyncAPI
+// Modelina (what `asyncapi generate models` runs) on the example app.
+t.test('Modelina turns the example app\'s document into named models, no AnonymousSchema', async (t) => {
+  const app = await buildApp({ logger: false })
+  t.teardown(() => app.close())
+  await app.ready()
+  const doc = app.socket.asyncapi()
+  const models = await new TypeScriptGenerator({ modelType: 'interface' }).generate(doc)
+  const names = models.map(m => m.modelName).sort()
+  t.comment(`${names.length} models: ${names.join(', ')}`)
+  t.same(names.filter(n => /^Anonymous/i.test(n)), [], 'no anonymous model')
+  for (const expected of ['EchoPayload', 'EchoResponsePayload', 'JoinPayload', 'ConnectPayload', 'ErrorPayload']) {
+    t.ok(names.includes(expected), `a model named ${expected}`)
+  }
+  const echo = models.find(m => m.modelName === 'EchoPayload')
+  t.match(echo?.result, /echo: string/, 'EchoPayload has its typed field')
+  t.equal(new Set(names).size, names.length, 'model names are unique')
+})
+
+// info.title and info.version: the app's package.json (lib/app-package.ts).
+t.test('appPackage reads the nearest package.json above a directory', async (t) => {
+  const dir = t.testdir({
+    app: { 'package.json': JSON.stringify({ name: 'chat-api', version: '2.3.4', description: 'Chat', private: true }), src: { deep: {} } },
+    broken: { 'package.json': '{ nope' },
+    odd: { 'package.json': JSON.stringify({ name: 42, version: '' }) }
+  })
+  t.same(appPackage(join(dir, 'app/src/deep')), { name: 'chat-api', version: '2.3.4', description: 'Chat' })
+  const broken = appPackage(join(dir, 'broken'))
+  t.equal(broken.name, undefined, 'unreadable JSON: nothing')
+  t.equal(broken.version, undefined)
+  const odd = appPackage(join(dir, 'odd'))
+  t.equal(odd.name, undefined, 'non-strings are left out')
+  t.equal(odd.version, undefined, 'empty strings too')
+  mkdirSync(join(dir, 'app/other'))
+  writeFileSync(join(dir, 'app/other/x.txt'), '')
+  t.equal(appPackage(join(dir, 'app/other')).name, 'chat-api')
+})
+
+t.test("the AsyncAPI info defaults to the app's package.json; options win", async (t) => {
+  const pkg = appPackage()
+  t.ok(pkg.name !== undefined, 'tests run in a directory with a package.json')
+  const app = await build(t)
+  await app.ready()
+  t.match(app.socket.asyncapi().info, { title: pkg.name, version: pkg.version })
+  const named = await build(t, { title: 'My API', version: '9.9.9' })
+  await named.ready()
+  t.match(named.socket.asyncapi().info, { title: 'My API', version: '9.9.9' })
+})
+
+// The docs route (plugins/docs.ts): the UI and the document it serves.
+const INDEX = '<!doctype html>\n<html><head><script type="module" crossorigin src="./assets/app-abc123.js"></script></head><body><div id="app"></div></body></html>\n'
+const DOC = { asyncapi: '3.0.0', info: { title: 'Test', version: '1.0.0' }, channels: {} }
+
+/** A fake built UI, so these tests do not depend on `npm run build:ui`. */
+async function fakeUi (t: Test): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'socketspec-ui-'))
+  await mkdir(join(dir, 'assets'))
+  await writeFile(join(dir, 'index.html'), INDEX)
+  await writeFile(join(dir, 'assets', 'app-abc123.js'), 'console.log("ui")\n')
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+interface Built { app: FastifyInstance, calls: () => number, routes: Array<{ url: string, hide: unknown }> }
+
+async function docsApp (t: Test, opts: Partial<DocsPluginOptions> = {}, fastifyOpts: Record<string, unknown> = {}): Promise<Built> {
+  const app = Fastify({ logger: false, ...fastifyOpts })
+  const routes: Built['routes'] = []
+  app.addHook('onRoute', (r) => { routes.push({ url: r.url, hide: (r.schema as { hide?: unknown } | undefined)?.hide }) })
+  let calls = 0
+  const uiRoot = 'uiRoot' in opts ? opts.uiRoot : await fakeUi(t)
+  await app.register(docs, { docsUrl: '/socket-docs', document: () => { calls++; return DOC }, ...opts, uiRoot })
+  app.get('/health', async () => ({ ok: true }))
+  await app.ready()
+  t.teardown(() => app.close())
+  return { app, calls: () => calls, routes }
+}
+
+t.test('serves the index with and without the trailing slash', async (t) => {
+  const { app } = await docsApp(t)
+  const slash = await app.inject('/socket-docs/')
+  t.equal(slash.statusCode, 200)
+  t.match(slash.headers['content-type'], /^text\/html/)
+  t.equal(slash.body, INDEX, 'no <base> needed under the trailing slash')
+  t.equal(slash.headers['cache-control'], 'no-store')
+  t.match(slash.headers['content-security-policy'], /connect-src 'self' ws: wss:/)
+  t.equal(slash.headers['referrer-policy'], 'no-referrer')
+
+  const bare = await app.inject('/socket-docs?x=1')
+  t.equal(bare.statusCode, 200)
+  t.match(bare.body, '<head><base href="socket-docs/">', 'relative assets resolve inside docsUrl')
+  t.equal((await app.inject({ method: 'HEAD', url: '/socket-docs/' })).statusCode, 200)
+})
+
+t.test('serves assets and the AsyncAPI document, built lazily', async (t) => {
+  const { app, calls } = await docsApp(t)
+  t.equal(calls(), 0, 'document() is not called before the first request')
+  const asset = await app.inject('/socket-docs/assets/app-abc123.js')
+  t.equal(asset.statusCode, 200)
+  t.match(asset.headers['content-type'], /javascript/)
+  t.equal(asset.headers['cache-control'], 'public, max-age=31536000, immutable')
+  t.equal(asset.body, 'console.log("ui")\n')
+  t.equal((await app.inject('/socket-docs/assets/nope.js')).statusCode, 404)
+  t.equal((await app.inject('/socket-docs/../package.json')).statusCode, 404)
+
+  const res = await app.inject('/socket-docs/asyncapi.json')
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['content-type'], 'application/json; charset=utf-8')
+  t.same(res.json(), DOC)
+  t.equal(calls(), 1)
+})
+
+t.test('every docs route is hidden from OpenAPI generators', async (t) => {
+  const { routes } = await docsApp(t)
+  const docsRoutes = routes.filter((r) => r.url.startsWith('/socket-docs'))
+  t.ok(docsRoutes.length >= 4, `docs routes: ${docsRoutes.map((r) => r.url).join(', ')}`)
+  for (const r of docsRoutes) t.equal(r.hide, true, `${r.url} is hidden`)
+  t.ok(routes.filter((r) => r.url === '/health').every((r) => r.hide === undefined), 'other routes are untouched')
+})
+
+t.test('docsAccessToken protects every docs route', async (t) => {
+  const { app, calls } = await docsApp(t, { docsAccessToken: 's3cret' })
+  for (const url of ['/socket-docs', '/socket-docs/', '/socket-docs/asyncapi.json', '/socket-docs/assets/app-abc123.js']) {
+    const res = await app.inject(url)
+    t.equal(res.statusCode, 401, `${url} without a token`)
+    t.same(res.json(), { statusCode: 401, error: 'Unauthorized', message: 'Missing or invalid docs access token' })
+    t.equal(res.headers['www-authenticate'], 'Bearer realm="socketspec-docs"')
+    t.equal((await app.inject({ url, headers: { authorization: 'Bearer nope' } })).statusCode, 401, `${url} with a wrong token`)
+    t.equal((await app.inject(`${url}?token=s3cre`)).statusCode, 401, `${url} with a prefix of the token`)
+    t.equal((await app.inject({ url, headers: { authorization: 'Basic s3cret' } })).statusCode, 401, `${url} with another scheme`)
+    t.equal((await app.inject({ url, headers: { authorization: 'Bearer s3cret' } })).statusCode, 200, `${url} with the header`)
+    t.equal((await app.inject({ url, headers: { authorization: 'bearer  s3cret' } })).statusCode, 200, `${url} with a lower-case scheme`)
+    t.equal((await app.inject(`${url}?token=s3cret`)).statusCode, 200, `${url} with ?token=`)
+  }
+  t.equal(calls(), 3, 'the document is never served to unauthenticated requests')
+  t.equal((await app.inject('/health')).statusCode, 200, 'routes outside the docs are not protected')
+  t.equal((await app.inject('/socket-docs/asyncapi.json')).headers['content-type'], 'application/json; charset=utf-8')
+})
+
+t.test('the index served with a valid token sets a cookie the page assets use', async (t) => {
+  const { app } = await docsApp(t, { docsAccessToken: 's3cret' })
+  const index = await app.inject('/socket-docs?token=s3cret')
+  t.equal(index.statusCode, 200)
+  const setCookie = String(index.headers['set-cookie'])
+  t.match(setCookie, new RegExp(`^${DOCS_COOKIE}=[0-9a-f]{64}; Path=/socket-docs; HttpOnly; SameSite=Strict$`))
+  t.notMatch(setCookie, 's3cret', 'the cookie does not carry the token itself')
+  const cookie = setCookie.split(';')[0]
+  const asset = await app.inject({ url: '/socket-docs/assets/app-abc123.js', headers: { cookie: `other=1; ${cookie}` } })
+  t.equal(asset.statusCode, 200)
+  t.equal((await app.inject({ url: '/socket-docs/asyncapi.json', headers: { cookie } })).statusCode, 200)
+  t.equal((await app.inject({ url: '/socket-docs/asyncapi.json', headers: { cookie: `${DOCS_COOKIE}=${'0'.repeat(64)}` } })).statusCode, 401)
+  const viaCookie = await app.inject({ url: '/socket-docs/', headers: { cookie } })
+  t.equal(viaCookie.statusCode, 200)
+  t.notOk(viaCookie.headers['set-cookie'], 'the cookie is only issued against the token itself')
+  t.notOk((await app.inject('/socket-docs/')).headers['set-cookie'])
+  const secure = await app.inject({ url: '/socket-docs/', headers: { authorization: 'Bearer s3cret', 'x-forwarded-proto': 'https' } })
+  t.notMatch(String(secure.headers['set-cookie']), 'Secure', 'Secure only on https requests (trustProxy is off)')
+})
+
+t.test('a missing ui/dist answers 500 with the fix', async (t) => {
+  const { app } = await docsApp(t, { uiRoot: join(tmpdir(), 'socketspec-no-such-dir') })
+  for (const url of ['/socket-docs', '/socket-docs/', '/socket-docs/assets/app.js']) {
+    const res = await app.inject(url)
+    t.equal(res.statusCode, 500, url)
+    t.match(res.json().message, 'run `npm run build`')
+  }
+  t.equal((await app.inject('/socket-docs/asyncapi.json')).statusCode, 200, 'the document does not need the UI')
+})
+
+t.test('docsUrl is normalized and works with ignoreTrailingSlash', async (t) => {
+  const { app } = await docsApp(t, { docsUrl: '/api/docs/' }, { routerOptions: { ignoreTrailingSlash: true } })
+  t.equal((await app.inject('/api/docs')).statusCode, 200)
+  t.match((await app.inject('/api/docs')).body, '<base href="docs/">')
+  t.equal((await app.inject('/api/docs/')).statusCode, 200)
+  t.equal((await app.inject('/api/docs/asyncapi.json')).statusCode, 200)
+  t.equal((await app.inject('/api/docs/assets/app-abc123.js')).statusCode, 200)
+})
+
+t.test('docsUrl at the root', async (t) => {
+  const { app } = await docsApp(t, { docsUrl: '/' })
+  t.equal((await app.inject('/')).body, INDEX)
+  t.equal((await app.inject('/asyncapi.json')).statusCode, 200)
+  t.equal((await app.inject('/assets/app-abc123.js')).statusCode, 200)
+})
+
+t.test('the default UI folder is ui/dist next to the package', async (t) => {
+  const root = defaultUiRoot()
+  t.match(root.replaceAll('\\', '/'), /\/ui\/dist$/)
+  if (!existsSync(join(root, 'index.html'))) {
+    t.comment('ui/dist is not built (npm run build:ui); skipping the served-from-default check')
+    return
+  }
+  const { app } = await docsApp(t, { uiRoot: undefined })
+  const res = await app.inject('/socket-docs/')
+  t.equal(res.statusCode, 200)
+  t.match(res.body, /src="\.\/assets\/index-[\w-]+\.js"/)
 })

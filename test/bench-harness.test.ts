@@ -174,8 +174,10 @@ t.test('two nodes over Redis deliver a broadcast across nodes', async (t) => {
   const redis = await startRedis(t)
   if (redis === null) return
   for (const peer of ['raw', 'socketspec'] as Peer[]) {
-    const a = await server(t, peer, { BENCH_REDIS_URL: redis.url, BENCH_NODE: 'a' })
-    const b = await server(t, peer, { BENCH_REDIS_URL: redis.url, BENCH_NODE: 'b' })
+    const [a, b] = await Promise.all([
+      server(t, peer, { BENCH_REDIS_URL: redis.url, BENCH_NODE: 'a' }),
+      server(t, peer, { BENCH_REDIS_URL: redis.url, BENCH_NODE: 'b' })
+    ])
     if (a === null || b === null) continue
     const r = await broadcast({ peer, ports: [b.port], senderPort: a.port, members: 3, mode: 'open', rate: 50, warmupMs: 0, windowMs: 10_000, maxBroadcasts: 5 })
     t.equal(r.broadcasts, 5, `${peer}: sender on node A reached members on node B`)
@@ -220,10 +222,9 @@ t.test('the harness runs a scenario end to end and writes its JSON', async (t) =
 })
 
 t.test('the harness rejects unknown scenarios and lists the known ones', async (t) => {
-  const bad = await runHarness(['--scenario', 'nope'])
+  const [bad, list] = await Promise.all([runHarness(['--scenario', 'nope']), runHarness(['--list'])])
   t.equal(bad.code, 2)
   t.match(bad.stderr, /unknown scenario nope/)
-  const list = await runHarness(['--list'])
   t.equal(list.code, 0)
   t.match(list.stdout, /echo-64/)
   t.match(list.stdout, /redis-cross/)

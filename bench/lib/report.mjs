@@ -1,7 +1,8 @@
 // Turns the per-round rows into per-peer medians, markdown tables, the ratios
 // against peers and the issues' targets (7: against raw and Socket.IO; 10:
-// outbound validation on/off and a baseline build).
+// outbound validation on/off and a baseline build; 12: the client SDK, in report-sdk.mjs).
 import { median, spread } from './stats.mjs'
+import { issue12Markdown, sdkTable } from './report-sdk.mjs'
 
 const fmt = (v, digits = 0) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }))
 const pct = (v) => (v === null ? '' : ` ±${fmt((v * 100) / 2, 1)} %`)
@@ -31,7 +32,7 @@ export function summarize (runs, scenarios) {
         continue
       }
       s.status = 'ok'
-      for (const key of ['rate', 'offeredRate', 'cpuUsPerOp', 'serverCpuPct', 'clientCpuPct', 'p50', 'p99', 'allP99', 'rssMB', 'otherCpuPct', 'stealPct', 'serverLoopDelayP99Ms', 'serverLoopDelayMaxMs', 'clientLoopDelayP99Ms', 'clientLoopDelayMaxMs', 'perConnKB', 'heapPerConnKB', 'connectRate']) {
+      for (const key of ['rate', 'offeredRate', 'cpuUsPerOp', 'serverCpuPct', 'clientCpuPct', 'clientCpuUsPerOp', 'clientUserUsPerOp', 'clientSystemUsPerOp', 'p50', 'p99', 'allP99', 'rssMB', 'otherCpuPct', 'stealPct', 'serverLoopDelayP99Ms', 'serverLoopDelayMaxMs', 'clientLoopDelayP99Ms', 'clientLoopDelayMaxMs', 'perConnKB', 'heapPerConnKB', 'connectRate']) {
         s[key] = median(ok.map((r) => r[key]))
       }
       s.spread = spread(ok.map((r) => r[primary(sc.kind)]))
@@ -174,7 +175,7 @@ export function markdown (summary, scenarios, { header = [], runs = [] } = {}) {
   const parts = [...header]
   for (const sc of scenarios) {
     const rows = summary.filter((s) => s.scenario === sc.id)
-    if (rows.length > 0) parts.push(table(sc, rows))
+    if (rows.length > 0) parts.push(sc.kind === 'sdk' ? sdkTable(sc, rows) : table(sc, rows))
   }
   const { ratios, targets } = comparisons(summary)
   if (ratios.length > 0) {
@@ -198,5 +199,6 @@ export function markdown (summary, scenarios, { header = [], runs = [] } = {}) {
     for (const t of i10.targets) parts.push(`| ${t.target} | ${t.shown} | ${t.verdict} |`)
     parts.push('')
   }
+  parts.push(...issue12Markdown(summary, runs))
   return parts.join('\n')
 }

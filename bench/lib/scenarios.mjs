@@ -58,6 +58,24 @@ const bcast = (id, title, members, peers = PEERS) => ({
   })
 })
 
+/**
+ * Issue 12: the client SDK. One client object of the peer's own SDK (socketspec's
+ * `client.request()` against socket.io-client's `emitWithAck`) with `concurrency`
+ * request loops; the load generator *is* the client under test here.
+ */
+const sdk = (id, title, concurrency) => ({
+  id,
+  title,
+  kind: 'sdk',
+  unit: 'req/s',
+  peers: ['socketio', 'socketspec', 'socketspec-base'],
+  requires: ['sdk'],
+  job: ({ port, t }) => ({
+    workload: 'sdkLoop',
+    params: { port, concurrency, warmupMs: t.warmupMs, windowMs: t.windowMs, maxRequests: 10_000_000 }
+  })
+})
+
 /** Every scenario in the order the harness runs them (echo-64 first: the open-loop rates derive from it). */
 export const SCENARIOS = [
   echo('echo-64', 'Echo, 64 B payload, 50 connections × 16 in flight (closed loop)', 50, 16, 64, WITH_VARIANTS),
@@ -125,5 +143,7 @@ export const SCENARIOS = [
       workload: 'broadcast',
       params: { ports: [ports[1]], senderPort: ports[0], members: 100, mode: 'open', rate: 200, warmupMs: t.warmupMs, windowMs: t.windowMs }
     })
-  }
+  },
+  sdk('sdk-1', 'Client SDK: client.request() vs socket.io-client emitWithAck, 1 request in flight (`add`, {a, b} → {sum})', 1),
+  sdk('sdk-64', 'Client SDK: client.request() vs socket.io-client emitWithAck, 64 request loops on one client', 64)
 ]

@@ -3,9 +3,10 @@
 import { broadcast } from './broadcast.mjs'
 import { idle, storm } from './connections.mjs'
 import { closedLoop, openLoop } from './echo.mjs'
+import { sdkLoop } from './sdk.mjs'
 import { makeTokens } from '../lib/tokens.mjs'
 
-const workloads = { closedLoop, openLoop, broadcast, idle, storm }
+const workloads = { closedLoop, openLoop, broadcast, idle, storm, sdkLoop }
 
 let nextId = 0
 const waiting = new Map()
@@ -22,6 +23,28 @@ const hooks = {
   windowStart: () => ask('window-start'),
   windowEnd: () => ask('window-end'),
   loaded: () => ask('loaded')
+}
+
+// bench/run.mjs --cpu-prof: a V8 CPU profile of the measured window only (what --cpu-prof gives, minus start-up).
+const profFile = process.env.BENCH_CPU_PROF
+if (profFile) {
+  const { Session } = await import('node:inspector/promises')
+  const { writeFileSync } = await import('node:fs')
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.setSamplingInterval', { interval: 100 })
+  const { windowStart, windowEnd } = hooks
+  hooks.windowStart = async () => {
+    const r = await windowStart()
+    await session.post('Profiler.start')
+    return r
+  }
+  hooks.windowEnd = async () => {
+    const { profile } = await session.post('Profiler.stop')
+    writeFileSync(profFile, JSON.stringify(profile))
+    return windowEnd()
+  }
 }
 
 async function run (job) {

@@ -172,6 +172,9 @@ export async function measureWindow ({ warmupMs, windowMs, hooks, hist, counter,
     rate: count / (elapsedMs / 1000),
     latency: hist.summary(),
     clientCpuPct: (100 * (cpu.user + cpu.system)) / (elapsedMs * 1000),
+    // issue 12: the split, to tell the client's own work (user) from the kernel's (system: syscalls, wake-ups).
+    clientUserUs: cpu.user,
+    clientSystemUs: cpu.system,
     server
   }
 }

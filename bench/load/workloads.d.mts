@@ -13,6 +13,8 @@ export interface WindowResult {
   rate: number
   latency: LatencySummary
   clientCpuPct: number
+  clientUserUs: number
+  clientSystemUs: number
   server: any
   errors: number
   lastError: string | null

@@ -36,6 +36,10 @@ async function main () {
       if (typeof ack === 'function') ack(payload)
       else socket.emit('echo_response', payload)
     })
+    // issue 12: socket.io-client's `emitWithAck('add', …)` resolves with this acknowledgement.
+    socket.on('add', (payload, ack) => {
+      if (typeof ack === 'function') ack({ sum: payload.a + payload.b })
+    })
     socket.on('join', (payload, ack) => {
       socket.join(payload.room)
       if (typeof ack === 'function') ack({ room: payload.room })
@@ -49,7 +53,7 @@ async function main () {
   ready({
     port: httpServer.address().port,
     peer: 'socketio',
-    features: { rooms: true, auth: true, redis: false },
+    features: { rooms: true, auth: true, redis: false, sdk: true },
     close: () => new Promise((resolve) => io.close(() => resolve()))
   })
 }

@@ -75,6 +75,12 @@ async function main () {
     await conn.emit('echo_response', { echo: payload.echo })
   })
 
+  // issue 12: the client SDK's `client.request('add', …)` resolves with this reply's payload.
+  socket.on('add', {
+    payload: Type.Object({ a: Type.Number(), b: Type.Number() }),
+    reply: { event: 'sum', schema: Type.Object({ sum: Type.Number() }) }
+  }, async (conn, payload) => ({ sum: payload.a + payload.b }))
+
   socket.on('join', {
     payload: Type.Object({ room: Type.String() }),
     emits: [{ event: 'joined', schema: Type.Object({ room: Type.String() }) }]
@@ -100,7 +106,13 @@ async function main () {
   ready({
     port: app.server.address().port,
     peer,
-    features: { rooms, auth: typeof ss.jwtAuth === 'function', redis: typeof ss.redisBackend === 'function' },
+    features: {
+      rooms,
+      auth: typeof ss.jwtAuth === 'function',
+      redis: typeof ss.redisBackend === 'function',
+      // issue 12: the build has the client SDK's Node entry (bench/load/sdk.mjs loads it from the same dist/).
+      sdk: existsSync(fileURLToPath(new URL('client/index.js', distUrl)))
+    },
     close: () => app.close()
   })
 }

@@ -21,6 +21,8 @@ export interface Transport {
   WebSocket: WebSocketConstructor
   /** Send the token as `Authorization: Bearer` (`ws` in Node) instead of the `bearer.<t>` subprotocol. */
   headers: boolean
+  /** Called before each send: lets the Node entry batch the writes of one tick into one syscall. */
+  batch?: (ws: WebSocketLike) => void
 }
 
 interface Pending {
@@ -259,6 +261,7 @@ export class SocketspecClient<C extends AnyContract = AnyContract> {
       if (p !== undefined) p.ws = ws
     }
     this.#opts.onFrame?.('out', q.text)
+    this.#transport.batch?.(ws)
     ws.send(q.text)
   }
 

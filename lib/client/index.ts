@@ -3,6 +3,7 @@
 import WebSocket from 'ws'
 import type { AnyContract } from '../contract-types.js'
 import { SocketspecClient } from './core.js'
+import { corkUntilTick } from '../ws-private.js'
 import type { ClientOptions, WebSocketConstructor } from './types.js'
 
 export { SocketspecClient } from './core.js'
@@ -27,5 +28,7 @@ function takesHeaders (ctor: WebSocketConstructor): boolean {
  */
 export function connect<C extends AnyContract = AnyContract> (url: string, options: ClientOptions = {}): SocketspecClient<C> {
   const ctor = options.WebSocket ?? (WebSocket as unknown as WebSocketConstructor)
-  return new SocketspecClient<C>(url, options, { WebSocket: ctor, headers: takesHeaders(ctor) })
+  const headers = takesHeaders(ctor)
+  // With ws, the frames sent in one tick leave in one write (see corkUntilTick).
+  return new SocketspecClient<C>(url, options, headers ? { WebSocket: ctor, headers, batch: corkUntilTick } : { WebSocket: ctor, headers })
 }

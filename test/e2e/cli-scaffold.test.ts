@@ -1,23 +1,33 @@
 import t, { type Test } from 'tap'
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { Parser, DiagnosticSeverity } from '@asyncapi/parser'
 import WebSocket from 'ws'
-import { MINUTE, cleanEnv, freePort, sh, waitForOutput } from '../helpers/project.js'
+import { run, type Run } from '../helpers/cli.js'
+import { MINUTE, cleanEnv, freePort, installCache, packTarball, sh, waitForOutput } from '../helpers/project.js'
 
 // Packs the package, scaffolds an app with the built CLI depending on the
 // tarball, installs it with a bare `npm install` (the app's other dependencies
 // come from the npm registry), then runs the app's own `npm test`, `npm start`
-// and `npm run dev`. Needs `npm run build` (npm test's pretest).
+// and `npm run dev`. Needs `npm run build` (npm test runs it first).
+// The tarball is shared with the README test (packTarball), and the app's
+// node_modules is kept for the day's later runs (installCache): their
+// `npm install` then only adds the new socketspec tarball to it.
+//
+// Next to it (the subtests run side by side), each variant of the scaffold
+// type-checks and passes its tests against this checkout, without installing.
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..')
 const cli = join(root, 'dist/lib/cli/index.js')
 
 t.setTimeout(10 * MINUTE)
+t.jobs = 3
+const execFileP = promisify(execFile)
 
 /** An events file, as a user adds one: no other file is edited. */
 function eventsFile (event: string): string {
@@ -94,8 +104,7 @@ t.test('slow: init scaffolds an app that installs, passes its tests and serves (
   const work = mkdtempSync(join(tmpdir(), 'socketspec-cli-e2e-'))
   t.teardown(() => rmSync(work, { recursive: true, force: true }))
 
-  const packed = await sh('npm', ['pack', '--json', '--pack-destination', work], root, 2 * MINUTE)
-  const tarball = join(work, JSON.parse(packed.stdout)[0].filename)
+  const tarball = await packTarball()
   t.ok(existsSync(tarball), 'npm pack made a tarball')
 
   const app = join(work, 'app')
@@ -104,6 +113,10 @@ t.test('slow: init scaffolds an app that installs, passes its tests and serves (
   t.match(readJson(join(app, 'package.json')).dependencies, { socketspec: `file:${tarball}` }, 'the app depends on the packed tarball')
 
   // One install, as the user runs it: the written spec installs socketspec on its own.
+  const manifest = readJson(join(app, 'package.json'))
+  delete manifest.dependencies.socketspec // a new tarball every run
+  const installs = installCache(app, manifest)
+  if (await installs.restore()) t.comment('node_modules of an earlier run today restored: npm install adds socketspec to it')
   await sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], app, 8 * MINUTE)
   t.equal(readJson(join(app, 'node_modules/socketspec/package.json')).version, readJson(join(root, 'package.json')).version, 'socketspec installed from the tarball')
   t.ok(existsSync(join(app, 'node_modules/socketspec/ui/dist/index.html')), 'the docs UI bundle is shipped')
@@ -111,14 +124,19 @@ t.test('slow: init scaffolds an app that installs, passes its tests and serves (
   // A new file in events/ adds its events: app.ts autoloads the directory.
   writeFileSync(join(app, 'events/ping.ts'), eventsFile('ping'))
 
-  const tested = await sh('npm', ['test'], app, 4 * MINUTE)
+  // npm test and npm start side by side: the tests read the sources, the start builds dist/ from them.
+  const testing = sh('npm', ['test'], app, 4 * MINUTE)
+  const port = await freePort()
+  const started = serve(t, ['start'], app, port)
+  const listening = waitForOutput(started.server, /Server listening at/, 3 * MINUTE)
+  listening.catch(() => {}) // awaited below, once npm test is checked
+
+  const tested = await testing
   t.match(tested.stdout, /> tsc --noEmit -p test\/tsconfig.json/, 'npm test type-checks (events/ping.ts included)')
   t.match(tested.stdout, /# \{ total: \d+, pass: \d+ \}/, 'the scaffold\'s tests ran')
   t.notMatch(tested.stdout, /fail: \d+/, 'and none failed')
 
-  const port = await freePort()
-  const started = serve(t, ['start'], app, port)
-  await waitForOutput(started.server, /Server listening at/, 3 * MINUTE)
+  await listening
 
   const docs = await fetch(`http://127.0.0.1:${port}/socket-docs`)
   t.equal(docs.status, 200, 'GET /socket-docs answers 200')
@@ -155,8 +173,129 @@ t.test('slow: init scaffolds an app that installs, passes its tests and serves (
     const names = Object.values(JSON.parse(out.stdout).components.messages as Record<string, { name: string }>).map((m) => m.name)
     t.ok(names.includes('ping'), `asyncapi ${module}: the autoloaded events are in`)
   }
+  if (t.passing()) await installs.save()
 })
 
 function readJson (file: string) {
   return JSON.parse(readFileSync(file, 'utf8'))
+}
+
+// The scaffold, written by `init`, type-checks and passes its own tests against
+// the current sources: tsconfig `paths` point 'socketspec' at lib/ (tsx honours
+// them at run time) and '@fastify/autoload' at a stand-in (not a dependency of
+// socketspec; the e2e test installs the real one), node_modules resolve through
+// the repository's. Both variants are written first, then type-checked by one
+// tsc run while their test files run.
+const variants = [[], ['--auth', 'jwt', '--redis']]
+const scaffoldRoot = join(root, '.tap/scaffolds')
+const scaffoldTests = ['test/echo.test.ts', 'test/chat.test.ts', 'test/docs.test.ts']
+
+/**
+ * What tsc checks the scaffolds against: the declarations of dist/ when they are
+ * built from the current sources (npm test builds them first; an app sees the
+ * API so, and tsc need not check lib/'s bodies again), else lib/ itself.
+ */
+function socketspecTypes (): { index: string, testing: string, from: string } {
+  const sources = (dir: string): string[] => readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [join(dir, e.name)] : [])
+  const built = ['lib', 'plugins', 'schemas'].flatMap(sources).every((file) => {
+    const declaration = join(root, 'dist', file.replace(/\.ts$/, '.d.ts'))
+    return existsSync(declaration) && statSync(declaration).mtimeMs >= statSync(join(root, file)).mtimeMs
+  })
+  return built
+    ? { index: join(root, 'dist/lib/index.d.ts'), testing: join(root, 'dist/lib/testing.d.ts'), from: 'the declarations in dist/' }
+    : { index: join(root, 'lib/index.ts'), testing: join(root, 'lib/testing.ts'), from: 'the sources in lib/ (dist/ is missing or older)' }
+}
+
+interface Outcome { ok: boolean, out: string }
+interface Scaffold { init: Run, errors: Promise<string[]>, tests: Promise<Outcome[]> }
+
+let scaffolding: Promise<Scaffold[]> | undefined
+/** Every variant written, type-checked and tested, started once, for the first test that asks. */
+function scaffolds (): Promise<Scaffold[]> {
+  scaffolding ??= (async () => {
+    mkdirSync(scaffoldRoot, { recursive: true })
+    const paths = {
+      socketspec: [join(root, 'lib/index.ts')],
+      'socketspec/testing': [join(root, 'lib/testing.ts')],
+      '@fastify/autoload': [join(root, 'test/fixtures/cli/autoload.ts')]
+    }
+    const include = ['app.ts', 'plugins/**/*.ts', 'events/**/*.ts', 'test/**/*.ts']
+    // A plain environment: no tap runner state (TAP_*, NODE_OPTIONS), no app configuration.
+    const plainEnv: NodeJS.ProcessEnv = {}
+    for (const [key, value] of Object.entries(process.env)) {
+      if (!/^(TAP|_TAPJS|NODE_OPTIONS$|NODE_V8_COVERAGE$|JWT_SECRET$|REDIS_URL$)/.test(key)) plainEnv[key] = value
+    }
+    const made: Array<{ init: Run, name: string, tests: Promise<Outcome[]> }> = []
+    for (const [i, variant] of variants.entries()) {
+      const name = `scaffold-${process.pid}-${i}`
+      const dir = join(scaffoldRoot, name)
+      t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+      const init = await run(['init', name, '--force', ...variant], scaffoldRoot)
+      // The variant's own tsconfig, which tsx reads at run time (TSX_TSCONFIG_PATH)...
+      const tsconfig = join(dir, 'tsconfig.local.json')
+      writeFileSync(tsconfig, JSON.stringify({ extends: './test/tsconfig.json', compilerOptions: { rootDir: root, baseUrl: '.', paths }, include }))
+      const runFiles = async (files: string[]): Promise<Outcome> => {
+        const imports = files.map((file) => `await import(${JSON.stringify(`./${file}`)})`).join('\n')
+        return await execFileP(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', imports], {
+          cwd: dir,
+          env: { ...plainEnv, TSX_TSCONFIG_PATH: tsconfig },
+          timeout: 60_000
+        }).then(
+          (out) => ({ ok: true, out: out.stdout }),
+          (err) => ({ ok: false, out: `${err.stdout}\n${err.stderr}` })
+        )
+      }
+      // The three files in one process (tap, fastify and lib/ start once, not three
+      // times); only when that fails, each one on its own, to tell which fails.
+      const tests = runFiles(scaffoldTests).then(async (all) =>
+        all.ok ? scaffoldTests.map(() => all) : await Promise.all(scaffoldTests.map(async (file) => await runFiles([file]))))
+      made.push({ init, name, tests })
+    }
+    // ...and the same options over every variant, for tsc.
+    const types = socketspecTypes()
+    t.comment(`the scaffolds are type-checked against ${types.from}`)
+    const all = join(scaffoldRoot, `tsconfig-${process.pid}.json`)
+    t.teardown(() => rmSync(all, { force: true }))
+    writeFileSync(all, JSON.stringify({
+      extends: `./${made[0].name}/test/tsconfig.json`,
+      compilerOptions: { rootDir: root, baseUrl: '.', paths: { ...paths, socketspec: [types.index], 'socketspec/testing': [types.testing] } },
+      include: made.flatMap((s) => include.map((p) => `${s.name}/${p}`))
+    }))
+    const tsc = join(root, 'node_modules/typescript/bin/tsc')
+    const checked = execFileP(process.execPath, [tsc, '--noEmit', '--pretty', 'false', '-p', all], { cwd: scaffoldRoot }).then(
+      () => [] as string[],
+      (err) => (String(err.stdout ?? '') || String(err)).split('\n').filter((l) => l.trim() !== '')
+    )
+    return made.map(({ init, name, tests }) => ({
+      init,
+      tests,
+      // An error in a variant's files is that variant's; any other (lib/, the stand-in, the run itself) is everyone's.
+      errors: checked.then((lines) => {
+        const mine: string[] = []
+        let owner: string | undefined
+        for (const line of lines) {
+          if (!/^\s/.test(line)) owner = made.find((s) => line.startsWith(`${s.name}/`))?.name
+          if (owner === undefined || owner === name) mine.push(line)
+        }
+        return mine
+      })
+    }))
+  })()
+  return scaffolding
+}
+
+for (const [i, variant] of variants.entries()) {
+  t.test(`the scaffold (${variant.join(' ') || 'defaults'}) type-checks and passes its tests`, async (t) => {
+    const { init: r, errors, tests } = (await scaffolds())[i]
+    t.equal(r.code, 0, r.stderr)
+    const tscErrors = await errors
+    t.ok(tscErrors.length === 0, 'tsc --noEmit passes')
+    if (tscErrors.length > 0) t.comment(tscErrors.join('\n'))
+    const results = await tests
+    for (const [j, file] of scaffoldTests.entries()) {
+      t.ok(results[j].ok, `${file} passes`)
+      if (!results[j].ok) t.comment(results[j].out)
+    }
+  })
 }

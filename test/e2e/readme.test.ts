@@ -6,13 +6,14 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import WebSocket from 'ws'
-import { MINUTE, bare, cleanEnv, freePort, sh, waitForOutput } from '../helpers/project.js'
+import { MINUTE, bare, cleanEnv, freePort, installCache, packTarball, sh, waitForOutput } from '../helpers/project.js'
 
 // The README's Quick start and Testing sections, run as pasted: the blocks
 // marked `<!-- readme-test: ... -->` are extracted, the shell steps run in a
 // fresh directory (with `socketspec` installed from `npm pack` instead of the
 // registry), the files written, the server started, the test run, the files
-// type-checked with the published types. Needs `npm run build` (pretest).
+// type-checked with the published types. Needs `npm run build` (npm test runs
+// it first). The tarball is shared with the scaffold test (packTarball).
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..')
 t.setTimeout(10 * MINUTE)
@@ -93,14 +94,21 @@ t.test('slow: the Quick start and Testing sections run as pasted in a new projec
   }
   const work = mkdtempSync(join(tmpdir(), 'socketspec-readme-'))
   t.teardown(() => rmSync(work, { recursive: true, force: true }))
-  const packed = await sh('npm', ['pack', '--json', '--pack-destination', work], root, 2 * MINUTE)
-  const tarball = join(work, JSON.parse(packed.stdout)[0].filename)
+  const tarball = await packTarball()
 
-  // 1. setup, as pasted, except that socketspec comes from the tarball
+  // 1. setup, as pasted, except that socketspec comes from the tarball. It runs in two
+  // parts, the lines before the first `npm install` (which make the project and cd
+  // into it) and the rest in the project, with the node_modules of the day's earlier
+  // runs put in between (installCache): the installs then only add what changed.
   const setup = get('sh', 'setup').replace(/^(npm install .*)\bsocketspec\b/m, `$1${tarball}`)
   t.not(setup, get('sh', 'setup'), 'the install line names socketspec')
-  await sh('sh', ['-ec', setup.replace(/^npm install/gm, 'npm install --no-audit --no-fund --prefer-offline --loglevel=error')], work, 8 * MINUTE)
+  const lines = setup.replace(/^npm install/gm, 'npm install --no-audit --no-fund --prefer-offline --loglevel=error').split('\n')
+  const firstInstall = lines.findIndex((l) => l.startsWith('npm install'))
   const project = join(work, 'my-api')
+  await sh('sh', ['-ec', lines.slice(0, firstInstall).join('\n')], work, MINUTE)
+  const installs = installCache(project, get('sh', 'setup'))
+  if (await installs.restore()) t.comment('node_modules of an earlier run today restored: npm install adds socketspec to it')
+  await sh('sh', ['-ec', lines.slice(firstInstall).join('\n')], project, 8 * MINUTE)
   t.equal(JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')).type, 'module', 'an ES-module project')
   const write = (name: string, body: string): void => {
     mkdirSync(dirname(join(project, name)), { recursive: true })
@@ -109,23 +117,7 @@ t.test('slow: the Quick start and Testing sections run as pasted in a new projec
   write('app.ts', get('file', 'app.ts'))
   write('server.ts', get('file', 'server.ts'))
   write('test/app.test.ts', get('file', 'test/app.test.ts'))
-
-  // The published types compile the README's code (strict, and the package's own .d.ts checked too).
-  await sh('npx', ['tsc', '--noEmit', '--strict', '--skipLibCheck', 'false', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', 'app.ts', 'server.ts', 'test/app.test.ts'], project, 3 * MINUTE)
-  t.pass('tsc --strict accepts app.ts, server.ts and test/app.test.ts')
-
-  // The project got the current TypeScript from the registry (7 at the time of writing): the
-  // repository's own type tests (test/types.test.ts and every typed file) compile under it too.
-  const tsVersion = JSON.parse(readFileSync(join(project, 'node_modules/typescript/package.json'), 'utf8')).version as string
-  t.comment(`TypeScript installed by the Quick start: ${tsVersion}`)
-  await sh(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), '--noEmit', '--incremental', 'false', '-p', join(root, 'tsconfig.json')], root, 3 * MINUTE)
-  t.pass(`the repository's type tests compile under TypeScript ${tsVersion}`)
-
-  // 2. the Testing section's command
-  const testCmd = get('sh', 'test').trim()
-  const tested = await sh('sh', ['-ec', testCmd], project, 3 * MINUTE)
-  t.match(tested.stdout, /# pass 1/, 'node --test ran the README test')
-  t.match(tested.stdout, /# fail 0/)
+  write('client.ts', get('file', 'client.ts'))
 
   // 3. the server, started as the README says
   const start = get('sh', 'start').replace(/#.*$/gm, '').trim()
@@ -142,7 +134,38 @@ t.test('slow: the Quick start and Testing sections run as pasted in a new projec
     await waitForOutput(child, /Server listening at/, 2 * MINUTE)
     return { port, stop }
   }
-  const first = await serve({})
+  /** The project's tsc (what `npx tsc` runs there), with `args`. */
+  const tsc = async (args: string[]) => await sh(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), ...args], project, 3 * MINUTE)
+  /** Start `p` now, await it later (its failure then fails the test, never as an unhandled rejection). */
+  const early = <T>(p: Promise<T>): Promise<T> => {
+    p.catch(() => {})
+    return p
+  }
+
+  // The type checks, the Testing section's command and the server run side by side; checked in this order.
+  // The published types compile the README's code (strict, and the package's own .d.ts checked too).
+  const strict = early(tsc(['--noEmit', '--strict', '--skipLibCheck', 'false', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', 'app.ts', 'server.ts', 'test/app.test.ts']))
+  // The project got the current TypeScript from the registry (7 at the time of writing): the
+  // repository's own type tests (test/types.test.ts and every typed file) compile under it too.
+  const repo = early(sh(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), '--noEmit', '--incremental', 'false', '-p', join(root, 'tsconfig.json')], root, 3 * MINUTE))
+  // 2. the Testing section's command
+  const testCmd = get('sh', 'test').trim()
+  const testing = early(sh('sh', ['-ec', testCmd], project, 3 * MINUTE))
+  const firstServer = early(serve({}))
+  // (and step 3's client, typed by the published types: checked in 5. below)
+  const clientChecked = early(tsc(['--noEmit', '--strict', '--skipLibCheck', 'false', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', 'client.ts']))
+
+  await strict
+  t.pass('tsc --strict accepts app.ts, server.ts and test/app.test.ts')
+  const tsVersion = JSON.parse(readFileSync(join(project, 'node_modules/typescript/package.json'), 'utf8')).version as string
+  t.comment(`TypeScript installed by the Quick start: ${tsVersion}`)
+  await repo
+  t.pass(`the repository's type tests compile under TypeScript ${tsVersion}`)
+  const tested = await testing
+  t.match(tested.stdout, /# pass 1/, 'node --test ran the README test')
+  t.match(tested.stdout, /# fail 0/)
+
+  const first = await firstServer
   const docs = await fetch(`http://127.0.0.1:${first.port}/socket-docs`)
   t.equal(docs.status, 200, 'the docs UI answers at /socket-docs')
   const plain = await rpc(`ws://127.0.0.1:${first.port}/ws`)
@@ -150,12 +173,16 @@ t.test('slow: the Quick start and Testing sections run as pasted in a new projec
   t.same(plain.sum, { event: 'sum', payload: { sum: 3 }, id: '1' }, 'add answers over the wire')
   await first.stop()
 
-  // 4. step 2: auth, a minted token, a refused and an accepted connection
+  // 4. step 2: auth, a minted token, a refused and an accepted connection (the check of the
+  // patched app.ts, the token and the server side by side)
   write('app.ts', applyPatch(get('file', 'app.ts'), get('patch', 'app.ts')))
-  await sh('npx', ['tsc', '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', 'app.ts'], project, 3 * MINUTE)
-  const token = (await sh('sh', ['-ec', get('sh', 'token')], project, MINUTE)).stdout.trim()
+  const patched = early(tsc(['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', 'app.ts']))
+  const minting = early(sh('sh', ['-ec', get('sh', 'token')], project, MINUTE))
+  const secondServer = early(serve({}))
+  await patched
+  const token = (await minting).stdout.trim()
   t.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/, 'socketspec token printed a JWT')
-  const second = await serve({})
+  const second = await secondServer
   const refused = await rpc(`ws://127.0.0.1:${second.port}/ws`).catch((e: Error) => e)
   t.ok(refused instanceof Error || refused.connect.payload?.code === 'AUTH_ERROR', 'without a token: AUTH_ERROR')
   const authed = await rpc(`ws://127.0.0.1:${second.port}/ws`, { authorization: `Bearer ${token}` })
@@ -163,11 +190,11 @@ t.test('slow: the Quick start and Testing sections run as pasted in a new projec
   t.same(authed.sum.payload, { sum: 3 })
 
   // 5. step 3: the client SDK, typed by the published types, run as the README says
-  write('client.ts', get('file', 'client.ts'))
-  await sh('npx', ['tsc', '--noEmit', '--strict', '--skipLibCheck', 'false', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', 'client.ts'], project, 3 * MINUTE)
+  await clientChecked
   t.pass('tsc --strict accepts client.ts against socketspec/client')
   const ran = await sh('sh', ['-ec', get('sh', 'client')], project, 2 * MINUTE, cleanEnv({ PORT: String(second.port) }))
   t.match(ran.stdout, /echo: hi/, 'the client got the echo_response')
   t.match(ran.stdout, /1 \+ 2 = 3/, 'and the reply to its request')
   await second.stop()
+  if (t.passing()) await installs.save()
 })

@@ -1,11 +1,18 @@
 // Helpers for end-to-end tests that build a fresh project the way a user would
 // (npm pack, npm install from the registry, run its commands).
 import { execFile, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { once } from 'node:events'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 
 export const MINUTE = 60_000
+const root = resolve(fileURLToPath(import.meta.url), '../../..')
+/** What the e2e tests keep between runs: packed tarballs and installed node_modules. */
+const cacheDir = join(root, 'node_modules/.cache/socketspec-e2e')
 const execFileP = promisify(execFile)
 /** The environment of a fresh shell: no tap runner state, no npm lifecycle of this package. */
 export function cleanEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -69,4 +76,130 @@ export function waitForOutput (child: ChildProcess, pattern: RegExp, ms: number)
     child.stderr?.on('data', onData)
     child.once('exit', onExit)
   })
+}
+
+/** A hash of every file under `paths` (files or directories, relative to the repository), names and contents. */
+function contentHash (paths: string[]): string {
+  const hash = createHash('sha256')
+  const add = (rel: string): void => {
+    const abs = join(root, rel)
+    if (!existsSync(abs)) return
+    if (statSync(abs).isDirectory()) {
+      for (const name of readdirSync(abs).sort()) add(`${rel}/${name}`)
+    } else {
+      hash.update(`${rel}\0`).update(readFileSync(abs)).update('\0')
+    }
+  }
+  for (const p of [...new Set(paths)].sort()) add(p)
+  return hash.digest('hex').slice(0, 16)
+}
+
+/** Remove the entries of `dir` older than an hour, but the `keep` newest. */
+function prune (dir: string, keep: number): void {
+  const entries = readdirSync(dir).map((name) => ({ name, mtime: statSync(join(dir, name)).mtimeMs })).sort((a, b) => b.mtime - a.mtime)
+  for (const { name, mtime } of entries.slice(keep)) {
+    if (Date.now() - mtime > 60 * MINUTE) rmSync(join(dir, name), { recursive: true, force: true })
+  }
+}
+
+/**
+ * `npm pack` of this checkout (needs `npm run build`). The tarball is kept under
+ * node_modules/.cache, keyed by a hash of everything the package's "files" can
+ * take in, so the e2e tests of one run (and later runs, while nothing changed)
+ * share one pack.
+ */
+export async function packTarball (): Promise<string> {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+  // "lib/**/*.ts" → lib: whole directories, a superset of what npm takes.
+  const packed = (pkg.files as string[]).map((f) => f.split(/[*{]/)[0].replace(/\/+$/, '')).filter((f) => f !== '')
+  const dir = join(cacheDir, 'pack', contentHash(['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', ...packed]))
+  const done = join(dir, 'tarball.json')
+  if (existsSync(done)) return join(dir, JSON.parse(readFileSync(done, 'utf8')).filename)
+  mkdirSync(join(cacheDir, 'pack'), { recursive: true })
+  const tmp = mkdtempSync(`${dir}.tmp-`)
+  try {
+    const out = await sh('npm', ['pack', '--json', '--pack-destination', tmp], root, 2 * MINUTE)
+    const { filename } = JSON.parse(out.stdout)[0]
+    writeFileSync(join(tmp, 'tarball.json'), JSON.stringify({ filename }))
+    try {
+      renameSync(tmp, dir)
+    } catch (err: any) {
+      // Another test packed the same contents first: use that one.
+      if (!existsSync(done)) throw err
+    }
+    prune(join(cacheDir, 'pack'), 4)
+    return join(dir, filename)
+  } finally {
+    rmSync(tmp, { recursive: true, force: true })
+  }
+}
+
+/** Copy a directory tree as hard links (GNU `cp -al`) where it can, else as a plain copy. */
+async function linkCopy (from: string, to: string): Promise<void> {
+  try {
+    await sh('cp', ['-al', from, to], root, 2 * MINUTE)
+  } catch {
+    rmSync(to, { recursive: true, force: true })
+    cpSync(from, to, { recursive: true, verbatimSymlinks: true })
+  }
+}
+
+/** Drop the socketspec entries of a package-lock.json (or npm's hidden node_modules/.package-lock.json). */
+function forgetSocketspec (lockFile: string): void {
+  if (!existsSync(lockFile)) return
+  const lock = JSON.parse(readFileSync(lockFile, 'utf8'))
+  for (const key of Object.keys(lock.packages ?? {})) {
+    if (/(^|\/)node_modules\/socketspec(\/|$)/.test(key)) delete lock.packages[key]
+  }
+  // A fresh file, never a write into the hard-linked one (that would edit the cache).
+  rmSync(lockFile)
+  writeFileSync(lockFile, JSON.stringify(lock, null, 2) + '\n')
+}
+
+/**
+ * The node_modules an npm project had in an earlier run, so that its `npm
+ * install` only has to add what changed: the new socketspec tarball. The key is
+ * `what` (what the project installs, but socketspec's location) and the day: a
+ * day's runs share one install of the registry packages, the next day installs
+ * afresh. `restore()` puts a hard-linked copy of the saved node_modules and
+ * package-lock.json into the project, socketspec left out (so that it is
+ * installed from the new tarball), and says whether there was one; `save()`,
+ * called once the project passed, keeps them for the next runs.
+ */
+export function installCache (project: string, what: unknown): { restore: () => Promise<boolean>, save: () => Promise<void> } {
+  const key = createHash('sha256').update(JSON.stringify([what, process.version, new Date().toISOString().slice(0, 10)])).digest('hex').slice(0, 16)
+  const saved = join(cacheDir, 'install', key)
+  let restored = false
+  return {
+    async restore () {
+      if (!existsSync(join(saved, 'complete'))) return false
+      await linkCopy(join(saved, 'node_modules'), join(project, 'node_modules'))
+      cpSync(join(saved, 'package-lock.json'), join(project, 'package-lock.json'))
+      rmSync(join(project, 'node_modules/socketspec'), { recursive: true, force: true })
+      rmSync(join(project, 'node_modules/.bin/socketspec'), { force: true })
+      forgetSocketspec(join(project, 'package-lock.json'))
+      forgetSocketspec(join(project, 'node_modules/.package-lock.json'))
+      restored = true
+      return true
+    },
+    async save () {
+      if (restored || existsSync(join(saved, 'complete'))) return
+      mkdirSync(join(cacheDir, 'install'), { recursive: true })
+      const tmp = mkdtempSync(`${saved}.tmp-`)
+      try {
+        await linkCopy(join(project, 'node_modules'), join(tmp, 'node_modules'))
+        rmSync(join(tmp, 'node_modules/.cache'), { recursive: true, force: true })
+        cpSync(join(project, 'package-lock.json'), join(tmp, 'package-lock.json'))
+        writeFileSync(join(tmp, 'complete'), '')
+        try {
+          renameSync(tmp, saved)
+        } catch (err: any) {
+          if (!existsSync(join(saved, 'complete'))) throw err
+        }
+        prune(join(cacheDir, 'install'), 4)
+      } finally {
+        rmSync(tmp, { recursive: true, force: true })
+      }
+    }
+  }
 }
