@@ -3,7 +3,7 @@ import type { Test } from 'tap'
 import { once } from 'node:events'
 import { Socket } from 'node:net'
 import { WebSocket, WebSocketServer, type ServerOptions } from 'ws'
-import { acceptsRawFrames, corkUntilTick, rawSocket, unsentBytes } from '../lib/ws-private.js'
+import { acceptsRawFrames, CORK_FRAMES, corkUntilTick, rawSocket, unsentBytes } from '../lib/ws-private.js'
 import { encodeTextFrame, PreparedFrame } from '../lib/frame.js'
 import { Type } from '../lib/index.js'
 import { build, client } from './helpers/build.js'
@@ -140,25 +140,33 @@ t.test('acceptsRawFrames', async (t) => {
   t.equal(acceptsRawFrames(fake({ _sender: {} })), false, 'a sender without _queue (ws changed): refuse')
 })
 
-t.test('corkUntilTick: the frames sent in one tick leave in one write, in order, and the socket is uncorked after the tick', async (t) => {
+t.test('corkUntilTick: the frames sent in one tick leave in few writes, in order, and the socket is uncorked after the tick', async (t) => {
   const { server, client } = await pair(t)
   const raw = privates(client)._socket
-  let writes = 0
-  const write = raw._writev.bind(raw)
-  raw._writev = (chunks: any, cb: any) => { writes++; write(chunks, cb) }
+  const writes: number[] = []
+  const writev = raw._writev.bind(raw)
+  raw._writev = (chunks: any[], cb: any) => { writes.push(chunks.length); writev(chunks, cb) }
+  const total = 2 * CORK_FRAMES + 3
   const got: string[] = []
-  const all = new Promise<void>(resolve => server.on('message', (m) => { if (got.push(String(m)) === 3) resolve() }))
-  for (const n of ['1', '2', '3']) {
+  const all = new Promise<void>(resolve => server.on('message', (m) => { if (got.push(String(m)) === total) resolve() }))
+  for (let i = 0; i < 3; i++) {
     corkUntilTick(client)
-    client.send(n)
+    client.send(String(i))
   }
   t.equal(raw.writableCorked, 1, 'corked once for the tick, however many frames')
-  t.ok(unsentBytes(client) > 0, 'the frames wait in the stream buffer')
+  t.ok(unsentBytes(client) > 0, 'the first frames wait in the stream buffer')
+  t.same(writes, [], 'nothing written yet')
+  for (let i = 3; i < total; i++) {
+    corkUntilTick(client)
+    client.send(String(i))
+  }
+  t.equal(writes.length, 2, `flushed every ${CORK_FRAMES} frames within the tick (the peer starts on them meanwhile)`)
   await new Promise(resolve => process.nextTick(resolve))
   t.equal(raw.writableCorked, 0, 'uncorked at the end of the tick')
   await all
-  t.same(got, ['1', '2', '3'], 'delivered in order')
-  t.equal(writes, 1, 'in one writev')
+  t.same(got, Array.from({ length: total }, (_, i) => String(i)), 'delivered in order')
+  t.equal(writes.length, 3, 'in three writevs')
+  t.equal(writes.reduce((a, b) => a + b, 0), 2 * total, 'holding every frame (a header and a payload chunk each)')
   corkUntilTick({})
   corkUntilTick({ _socket: null })
   t.pass('a WebSocket without a ws socket is left alone')
