@@ -8,6 +8,8 @@ import type { AnyContract } from './contract.js'
 import type { Engine } from './engine.js'
 import { kEngine, kInject, kSocket, kSocketApps } from './symbols.js'
 
+export { backendConformance, type ConformanceFactory, type ConformanceTest, type Delivery } from './conformance.js'
+
 /** A frame received by the TestClient. */
 export interface TestMessage<P = any> {
   event: string

@@ -4,6 +4,7 @@ import { RoomManager } from '../lib/rooms.js'
 import { memoryBackend, redisBackend, resolveBackend, type BackendAdapter, type BackendContext } from '../lib/backends/index.js'
 import { freePort, startRedis, type RedisServer } from './helpers/redis.js'
 import { FakeMember, testLogger, waitFor, type TestLogger } from './helpers/rooms.js'
+import { backendConformance, type ConformanceTest } from '../lib/testing.js'
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 type Node = RoomManager<FakeMember> & { log: TestLogger }
@@ -407,3 +408,80 @@ async function outage (t: Test, redis: RedisServer, keyPrefix: string): Promise<
   t.ok(backend1.stats().resyncs >= 2, 'this node re-registered itself')
   t.same(rejections, [], 'no unhandled rejection')
 }
+
+// The matrix third-party adapters run too (`backendConformance` from socketspec/testing).
+t.test('conformance: memory', async (t) => {
+  backendConformance(t, { create: () => memoryBackend(), multiNode: false })
+})
+
+t.test('conformance: redis', async (t) => {
+  const redis = await startRedis(t)
+  if (redis === null) return
+  const keyPrefix = `conformance-${process.pid}:`
+  backendConformance(t, { create: () => redisBackend({ url: redis.url, keyPrefix }) })
+})
+
+/** A ConformanceTest that records failed assertions instead of failing this file. */
+function recordingTest (): { t: ConformanceTest, failures: string[], done: () => Promise<void> } {
+  const failures: string[] = []
+  const pending: Array<Promise<void>> = []
+  const teardowns: Array<() => unknown> = []
+  const make = (prefix: string): ConformanceTest => ({
+    test (name, fn) {
+      const run = (async () => {
+        try {
+          await fn(make(`${prefix}${name} > `))
+        } catch (err) {
+          failures.push(`${prefix}${name}: threw ${(err as Error).message}`)
+        }
+      })()
+      pending.push(run)
+      return run
+    },
+    equal (found, wanted, message) { if (found !== wanted) failures.push(`${prefix}${message ?? 'equal'}`) },
+    same (found, wanted, message) { if (JSON.stringify(found) !== JSON.stringify(wanted)) failures.push(`${prefix}${message ?? 'same'}`) },
+    ok (value, message) { if (!value) failures.push(`${prefix}${message ?? 'ok'}`) },
+    teardown (fn) { teardowns.push(fn) }
+  })
+  return {
+    t: make(''),
+    failures,
+    done: async () => {
+      while (pending.length > 0) await pending.shift()
+      for (const fn of teardowns.reverse()) await fn()
+    }
+  }
+}
+
+t.test('conformance catches a broken adapter', async (t) => {
+  // a room keeps only its first member
+  const broken = (): BackendAdapter => {
+    const inner = memoryBackend()
+    return Object.assign(Object.create(null), {
+      name: 'broken',
+      start: (ctx: BackendContext) => inner.start(ctx),
+      stop: (ns: string) => inner.stop(ns),
+      addConnection: (ns: string, id: string) => inner.addConnection(ns, id),
+      removeConnection: (ns: string, id: string) => inner.removeConnection(ns, id),
+      join: async (ns: string, room: string, id: string) => { if ((await inner.members(ns, room)).length === 0) await inner.join(ns, room, id) },
+      leave: (ns: string, room: string, id: string) => inner.leave(ns, room, id),
+      members: (ns: string, room: string) => inner.members(ns, room),
+      exists: (ns: string, room: string) => inner.exists(ns, room),
+      rooms: (ns: string) => inner.rooms(ns),
+      connections: (ns: string) => inner.connections(ns),
+      publishRoom: (ns: string, room: string, frame: string) => inner.publishRoom(ns, room, frame),
+      publishAll: (ns: string, frame: string) => inner.publishAll(ns, frame),
+      publishConnection: (ns: string, id: string, frame: string) => inner.publishConnection(ns, id, frame),
+      stats: () => ({ errors: 0, published: 0, received: 0 })
+    }) as BackendAdapter
+  }
+  const rec = recordingTest()
+  backendConformance(rec.t, { create: broken, multiNode: false })
+  await rec.done()
+  t.ok(rec.failures.some((f) => f.includes('members of r1')), 'the lost membership is reported')
+  t.ok(rec.failures.length > 0, `failures: ${rec.failures.join('; ')}`)
+  const ok = recordingTest()
+  backendConformance(ok.t, { create: () => memoryBackend(), multiNode: false })
+  await ok.done()
+  t.same(ok.failures, [], 'the memory backend passes the same checks through the recorder')
+})
