@@ -76,7 +76,8 @@ for (const p of wantPeers) if (!PEER_NAMES.includes(p)) fail(`unknown peer ${p} 
 if (wantPeers.includes('socketspec-base') && baseDist === null) fail('peer socketspec-base needs --base-dist DIR (the dist/ of a baseline build)')
 if (distDir !== null && !existsSync(`${distDir}/lib/index.js`)) fail(`--dist ${distDir}: no lib/index.js there (build it with tsc -p tsconfig.build.json)`)
 if (baseDist !== null && !existsSync(`${baseDist}/lib/index.js`)) fail(`--base-dist ${baseDist}: no lib/index.js there (build it with tsc -p tsconfig.build.json)`)
-const scenarios = SCENARIOS.filter((s) => wantScenarios === null || wantScenarios.includes(s.id))
+// heavy scenarios (idle-100k: minutes, GBs of RAM) run only when named in --scenario
+const scenarios = SCENARIOS.filter((s) => wantScenarios === null ? s.heavy !== true : wantScenarios.includes(s.id))
 const t = timings({ quick: opts.quick, windowS: opts.window && Number(opts.window), warmupS: opts.warmup && Number(opts.warmup) })
 if (opts.rounds) t.rounds = Math.max(1, Number(opts.rounds))
 const retryContended = opts['retry-contended'] ? Math.max(0, Math.floor(Number(opts['retry-contended']))) : 0
@@ -159,7 +160,8 @@ function serverEnv (sc, peer, i, redisUrl) {
     BENCH_AUTH: sc.server?.auth ? 'jwt' : '',
     BENCH_JWT_SECRET: JWT_SECRET,
     BENCH_REDIS_URL: redisUrl ?? '',
-    BENCH_NODE: String.fromCharCode(97 + i)
+    BENCH_NODE: String.fromCharCode(97 + i),
+    BENCH_HEARTBEAT: sc.server?.heartbeat ? String(sc.server.heartbeat) : ''
   }
 }
 
@@ -278,7 +280,13 @@ function metrics (sc, r, base, load) {
   if (r.mismatches > 0) flags.push(`wrong replies ${r.mismatches}`)
   if (sc.kind === 'idle') {
     const perConn = (r.server.rss - base.rss) / r.connections / 1024
+    const steady = r.steady === null || r.steady === undefined ? null : r.steady
+    if (r.closed > 0) flags.push(`closed by the server while idle ${r.closed}`)
     return {
+      connections: r.connections,
+      connectS: r.connectMs / 1000,
+      // the server's CPU while every connection sat idle (heartbeats only), in % of one core
+      steadyCpuPct: steady === null ? null : steady.server.reduce((n, s) => n + s.cpuPct, 0),
       perConnKB: perConn,
       heapPerConnKB: (r.server.heapUsed + r.server.external - base.heapUsed - base.external) / r.connections / 1024,
       rssMB: r.server.rss / 1048576,

@@ -146,6 +146,25 @@ for (const peer of PEERS) {
     t.ok(i.server.rss > 0 && base.rss > 0, 'server reports its RSS')
   })
 
+  if (peer !== 'socketio') {
+    t.test(`${peer}: idle-100k's path: authenticated idle connections over several source addresses, heartbeats answered through a measured window`, async (t) => {
+      const s = await server(t, peer, { BENCH_AUTH: 'jwt', BENCH_HEARTBEAT: '0.2' })
+      if (s === null) return
+      let marked = 0
+      const r = await idle({ peer, port: s.port, connections: 40, tokens: makeTokens(40), concurrency: 8, localAddresses: ['127.0.0.2', '127.0.0.3'], holdMs: 700 }, {
+        windowStart: async () => { marked++; return await s.child.request('mark') },
+        windowEnd: async () => [await s.child.request('report')],
+        loaded: () => s.child.request('memory')
+      })
+      t.equal(r.connections, 40, 'every connection joined')
+      t.same(r.addresses, { '127.0.0.2': 20, '127.0.0.3': 20 }, 'spread evenly over the source addresses')
+      t.equal(marked, 1, 'one measured window')
+      t.ok(r.steady !== null && r.steady.server[0].cpuPct >= 0 && r.steady.elapsedMs >= 700, 'the server reported its CPU over the idle window')
+      t.equal(r.closed, 0, 'no connection closed for a missed heartbeat: the generator answers them')
+      t.equal(r.errors, 0, `no error ${r.lastError ?? ''}`)
+    })
+  }
+
   t.test(`${peer}: JWT connect storm, and a bad token is refused`, async (t) => {
     const s = await server(t, peer, { BENCH_AUTH: 'jwt' })
     if (s === null) return

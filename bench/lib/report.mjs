@@ -32,7 +32,7 @@ export function summarize (runs, scenarios) {
         continue
       }
       s.status = 'ok'
-      for (const key of ['rate', 'offeredRate', 'cpuUsPerOp', 'serverCpuPct', 'clientCpuPct', 'clientCpuUsPerOp', 'clientUserUsPerOp', 'clientSystemUsPerOp', 'p50', 'p99', 'allP99', 'rssMB', 'otherCpuPct', 'stealPct', 'serverLoopDelayP99Ms', 'serverLoopDelayMaxMs', 'clientLoopDelayP99Ms', 'clientLoopDelayMaxMs', 'perConnKB', 'heapPerConnKB', 'connectRate']) {
+      for (const key of ['rate', 'offeredRate', 'cpuUsPerOp', 'serverCpuPct', 'clientCpuPct', 'clientCpuUsPerOp', 'clientUserUsPerOp', 'clientSystemUsPerOp', 'p50', 'p99', 'allP99', 'rssMB', 'otherCpuPct', 'stealPct', 'serverLoopDelayP99Ms', 'serverLoopDelayMaxMs', 'clientLoopDelayP99Ms', 'clientLoopDelayMaxMs', 'perConnKB', 'heapPerConnKB', 'connectRate', 'connectS', 'steadyCpuPct', 'connections']) {
         s[key] = median(ok.map((r) => r[key]))
       }
       s.spread = spread(ok.map((r) => r[primary(sc.kind)]))
@@ -53,10 +53,10 @@ export function summarize (runs, scenarios) {
 function table (sc, rows) {
   const lines = [`### ${sc.id}: ${sc.title}`, '']
   if (sc.kind === 'idle') {
-    lines.push('| peer | RSS KB / connection | heap KB / connection | RSS MB loaded | connects/s | notes |', '|---|---:|---:|---:|---:|---|')
+    lines.push('| peer | connections | RSS KB / connection | heap KB / connection | RSS MB loaded | connects/s | time to accept all, s | steady-state server CPU % | notes |', '|---|---:|---:|---:|---:|---:|---:|---:|---|')
     for (const s of rows) {
-      if (s.status !== 'ok') { lines.push(`| ${s.peer} | ${s.status === 'unavailable' ? 'not available' : 'failed'}: ${s.reason} | | | | |`); continue }
-      lines.push(`| ${s.peer} | ${fmt(s.perConnKB, 2)}${pct(s.spread)} | ${fmt(s.heapPerConnKB, 2)} | ${fmt(s.rssMB, 1)} | ${fmt(s.connectRate)} | ${s.flags.join('; ')} |`)
+      if (s.status !== 'ok') { lines.push(`| ${s.peer} | ${s.status === 'unavailable' ? 'not available' : 'failed'}: ${s.reason} | | | | | | | |`); continue }
+      lines.push(`| ${s.peer} | ${fmt(s.connections)} | ${fmt(s.perConnKB, 2)}${pct(s.spread)} | ${fmt(s.heapPerConnKB, 2)} | ${fmt(s.rssMB, 1)} | ${fmt(s.connectRate)} | ${fmt(s.connectS, 1)} | ${fmt(s.steadyCpuPct, 1)} | ${s.flags.join('; ')} |`)
     }
   } else {
     const lat = sc.kind === 'broadcast' ? 'all-delivered' : sc.kind === 'latency' ? 'delivery' : sc.kind === 'storm' ? 'handshake' : 'latency'
@@ -111,6 +111,11 @@ export function comparisons (summary) {
   const rawIdle = e('idle-10k', 'raw')?.perConnKB
   const idle = ssIdle === undefined || rawIdle === undefined ? null : ssIdle - rawIdle
   targets.push({ target: 'idle memory: ≤ 10 KB RSS per connection above raw ws', value: idle, shown: idle === null ? '–' : `+${fmt(idle, 2)} KB`, verdict: verdict(idle, idle <= 10) })
+  const ss100 = e('idle-100k', 'socketspec')?.perConnKB
+  const raw100 = e('idle-100k', 'raw')?.perConnKB
+  const idle100 = ss100 === undefined || raw100 === undefined ? null : ss100 - raw100
+  // issue 14: 100,000 idle authenticated connections with heartbeats on
+  if (ss100 !== undefined || raw100 !== undefined) targets.push({ target: 'idle-100k: RSS per connection below raw ws + 2 KB (issue 14)', value: idle100, shown: idle100 === null ? '–' : `${idle100 >= 0 ? '+' : ''}${fmt(idle100, 2)} KB`, verdict: verdict(idle100, idle100 < 2) })
   const cross = e('redis-cross', 'socketspec')?.p99
   const single = e('redis-single', 'socketspec')?.p99
   const redis = cross === undefined || single === undefined ? null : cross - single

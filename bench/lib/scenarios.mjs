@@ -15,7 +15,10 @@ export function timings ({ quick, windowS, warmupS }) {
   return {
     rounds: quick ? 1 : 3,
     warmupMs: (warmupS ?? (quick ? 0.5 : 2)) * 1000,
-    windowMs: (windowS ?? (quick ? 1.5 : 5)) * 1000
+    windowMs: (windowS ?? (quick ? 1.5 : 5)) * 1000,
+    // idle-100k in --quick: a smoke run of the same path
+    idleConnections: quick ? 2000 : 100_000,
+    idleHoldMs: quick ? 2000 : 20_000
   }
 }
 
@@ -100,6 +103,32 @@ export const SCENARIOS = [
       auth: true,
       tokens: 10_000,
       params: { port, connections: 10_000, concurrency: 100 }
+    })
+  },
+  {
+    // issue 14: 100,000 idle authenticated connections with heartbeats on. One loopback source address
+    // has ~28k ephemeral ports toward the server: the load generator spreads over 127.0.0.2–127.0.0.6.
+    id: 'idle-100k',
+    title: 'Idle at scale: 100,000 connections with JWT auth and heartbeats every 5 s, one room; 20 s idle window',
+    kind: 'idle',
+    unit: 'KB/conn',
+    peers: ['raw', 'socketspec'],
+    requires: ['rooms', 'auth'],
+    server: { auth: true, nofile: 250_000, heartbeat: 5 },
+    client: { nofile: 250_000 },
+    heavy: true,
+    job: ({ port, t }) => ({
+      workload: 'idle',
+      auth: true,
+      tokens: 100_000,
+      params: {
+        port,
+        connections: t.idleConnections ?? 100_000,
+        concurrency: 200,
+        localAddresses: ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6'],
+        holdMs: t.idleHoldMs ?? 20_000,
+        timeoutMs: 600_000
+      }
     })
   },
   {

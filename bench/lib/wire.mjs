@@ -219,7 +219,7 @@ class Conn {
  * raw on open (auth ran before the upgrade), socketspec on `__connect__`,
  * Socket.IO on the namespace CONNECT packet.
  */
-export function connect (peer, port, { token = null, timeoutMs = 10_000 } = {}) {
+export function connect (peer, port, { token = null, timeoutMs = 10_000, localAddress = undefined } = {}) {
   const proto = protocol(peer)
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(proto.url(port), {
@@ -227,7 +227,9 @@ export function connect (peer, port, { token = null, timeoutMs = 10_000 } = {}) 
       skipUTF8Validation: true,
       generateMask: NUL_MASK,
       maxPayload: 64 << 20,
-      headers: token === null ? undefined : { authorization: `Bearer ${token}` }
+      headers: token === null ? undefined : { authorization: `Bearer ${token}` },
+      // one loopback source address has ~28k ephemeral ports toward a server: idle-100k spreads over several
+      localAddress
     })
     const conn = new Conn(peer, ws)
     let settled = false
@@ -279,8 +281,11 @@ export function connect (peer, port, { token = null, timeoutMs = 10_000 } = {}) 
   })
 }
 
-/** Open `count` connections with at most `concurrency` handshakes in flight. */
-export async function connectMany (peer, port, count, { concurrency = 100, tokens = null, timeoutMs = 60_000, deadline = Infinity } = {}) {
+/**
+ * Open `count` connections with at most `concurrency` handshakes in flight,
+ * round-robin over `localAddresses` (source addresses, e.g. 127.0.0.2…) when given.
+ */
+export async function connectMany (peer, port, count, { concurrency = 100, tokens = null, timeoutMs = 60_000, deadline = Infinity, localAddresses = null } = {}) {
   const conns = new Array(count)
   let next = 0
   let failure = null
@@ -292,7 +297,8 @@ export async function connectMany (peer, port, count, { concurrency = 100, token
       }
       const i = next++
       try {
-        conns[i] = await connect(peer, port, { token: tokens === null ? null : tokens[i % tokens.length], timeoutMs })
+        const localAddress = localAddresses === null ? undefined : localAddresses[i % localAddresses.length]
+        conns[i] = await connect(peer, port, { token: tokens === null ? null : tokens[i % tokens.length], timeoutMs, localAddress })
       } catch (err) {
         failure ??= err
       }

@@ -10,14 +10,14 @@ const RING = 1 << 12
 const ROOM = 'bench'
 
 /** Connect `count` members spread over `ports` and join them to the room. */
-export async function joinMembers ({ peer, ports, count, tokens = null, concurrency = 100, timeoutMs = 120_000 }) {
+export async function joinMembers ({ peer, ports, count, tokens = null, concurrency = 100, timeoutMs = 120_000, localAddresses = null }) {
   const proto = protocol(peer)
   const deadline = performance.now() + timeoutMs
   const perPort = ports.map((_, i) => Math.floor(count / ports.length) + (i < count % ports.length ? 1 : 0))
   const members = []
   for (let p = 0; p < ports.length; p++) {
     if (perPort[p] === 0) continue
-    const conns = await connectMany(peer, ports[p], perPort[p], { tokens, concurrency, deadline })
+    const conns = await connectMany(peer, ports[p], perPort[p], { tokens, concurrency, deadline, localAddresses })
     members.push(...conns)
   }
   let joined = 0

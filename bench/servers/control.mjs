@@ -101,6 +101,8 @@ export function config () {
     auth: env.BENCH_AUTH === 'jwt',
     jwtSecret: env.BENCH_JWT_SECRET ?? 'socketspec-bench-secret-0123456789abcdef',
     redisUrl: env.BENCH_REDIS_URL || null,
-    nodeName: env.BENCH_NODE || 'a'
+    nodeName: env.BENCH_NODE || 'a',
+    // seconds between heartbeats (idle-100k); 0: the server's default
+    heartbeat: Number(env.BENCH_HEARTBEAT || 0)
   }
 }

@@ -59,6 +59,7 @@ function leaveAll (socket) {
 app.register(async (scope) => {
   scope.get('/ws', { websocket: true, preValidation: verify ? authenticate : undefined }, (socket, req) => {
     socket.identity = req.identity
+    socket.on('pong', () => { socket.missedPong = false })
     socket.on('message', (data) => {
       let msg
       try {
@@ -91,6 +92,21 @@ app.register(async (scope) => {
     socket.on('close', () => leaveAll(socket))
   })
 })
+
+// Heartbeats as the ws README does them: a ping every interval, a socket that
+// did not answer the previous one is terminated.
+if (cfg.heartbeat > 0) {
+  setInterval(() => {
+    for (const socket of app.websocketServer.clients) {
+      if (socket.missedPong === true) {
+        socket.terminate()
+        continue
+      }
+      socket.missedPong = true
+      socket.ping()
+    }
+  }, cfg.heartbeat * 1000).unref()
+}
 
 await app.listen({ port: cfg.port, host: cfg.host })
 ready({

@@ -58,6 +58,7 @@ async function main () {
   }
   if (cfg.auth) options.auth = ss.jwtAuth({ secret: cfg.jwtSecret, algorithm: 'HS256' })
   if (cfg.redisUrl) options.backend = ss.redisBackend({ url: cfg.redisUrl })
+  if (cfg.heartbeat > 0) options.session = { heartbeatInterval: cfg.heartbeat }
   // Only when asked: a build from before issue 10 may not know the option.
   if (outboundValidation !== null) options.outboundValidation = outboundValidation
   try {
