@@ -11,7 +11,14 @@
 //     longest stall (of this process, which also runs the clients), and
 //     lost or duplicated frames.
 //
-//   npm run build:ts && node bench/recovery.mjs [--members 1000] [--broadcasts 200] [--rounds 6] [--storm 2000] [--missed 20]
+// With --backend redis (--redis-url, default redis://127.0.0.1:6379, a Redis
+// nobody else uses: the bench writes under a random key prefix): the same on
+// redisBackend, where recovery on records each broadcast with one Lua script
+// and delivers it from the subscription (the server-side figure then leaves
+// out the delivery, so compare the totals); Redis round trips per broadcast;
+// and the storm resumes on a second node (drop on node A, resume on node B).
+//
+//   npm run build:ts && node bench/recovery.mjs [--members 1000] [--broadcasts 200] [--rounds 6] [--storm 2000] [--missed 20] [--backend memory|redis] [--redis-url URL]
 import { existsSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -26,6 +33,8 @@ const { values: opts } = parseArgs({
     rounds: { type: 'string', default: '6' },
     storm: { type: 'string', default: '2000' },
     missed: { type: 'string', default: '20' },
+    backend: { type: 'string', default: 'memory' },
+    'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' },
     json: { type: 'boolean', default: false }
   }
 })
@@ -34,12 +43,21 @@ if (!existsSync(`${dist}/lib/index.js`)) {
   console.error(`recovery bench: ${dist}/lib/index.js is missing (run npm run build:ts)`)
   process.exit(2)
 }
-const { default: socketspec, Type } = await import(pathToFileURL(`${dist}/lib/index.js`).href)
+const { default: socketspec, Type, redisBackend } = await import(pathToFileURL(`${dist}/lib/index.js`).href)
 const { default: Fastify } = await import('fastify')
+if (opts.backend !== 'memory' && opts.backend !== 'redis') {
+  console.error('recovery bench: --backend is memory or redis')
+  process.exit(2)
+}
+const onRedis = opts.backend === 'redis'
+const runId = Math.random().toString(36).slice(2, 10)
+let prefixes = 0
 
-async function buildApp (recovery) {
+/** `prefix`: nodes built with the same one share their Redis keys (one cluster). */
+async function buildApp (recovery, prefix = `bench-recovery-${runId}-${++prefixes}:`) {
   const app = Fastify({ logger: false })
-  await app.register(socketspec, { path: '/ws', recovery, session: { heartbeatInterval: 300 }, maxBufferedBytes: 64 * 1024 * 1024 })
+  const backend = onRedis ? { backend: redisBackend({ url: opts['redis-url'], keyPrefix: prefix }) } : {}
+  await app.register(socketspec, { path: '/ws', recovery, ...backend, session: { heartbeatInterval: 300 }, maxBufferedBytes: 64 * 1024 * 1024 })
   const Said = Type.Object({ n: Type.Integer(), text: Type.String() })
   app.socket.on('join', { payload: Type.Object({ room: Type.String() }), reply: { event: 'joined', schema: Type.Object({ room: Type.String() }) }, broadcasts: [{ event: 'said', room: '{room}', schema: Said }] }, async (conn, { room }) => {
     await conn.join(room)
@@ -118,6 +136,13 @@ for (let round = 0; round < Number(opts.rounds); round++) {
     }
   }
 }
+// Redis round trips per broadcast: PUBLISH without recovery, the recording script with it
+const roundTrips = {}
+if (onRedis) {
+  const made = Number(opts.rounds) * B
+  roundTrips.off = peers.off.app.socket.backendStats().published / made
+  roundTrips.on = peers.on.app.socket.backendStats().recorded / made
+}
 for (const mode of ['off', 'on']) {
   for (const c of clients[mode]) c.ws.terminate()
   await peers[mode].app.close()
@@ -130,7 +155,11 @@ const serverOn = median(serverPerDelivery.on)
 // 2. the resume storm
 const S = Number(opts.storm)
 const M = Number(opts.missed)
-const { app, url } = await buildApp({ ttl: 120, historySize: Math.max(1000, M) })
+const stormPrefix = `bench-recovery-${runId}-storm:`
+const { app, url } = await buildApp({ ttl: 120, historySize: Math.max(1000, M) }, stormPrefix)
+// on Redis the clients come back on another node
+const other = onRedis ? await buildApp({ ttl: 120, historySize: Math.max(1000, M) }, stormPrefix) : null
+const resumeUrl = other === null ? url : other.url
 const storm = await members(url, 'storm', S)
 await app.socket.rooms.broadcast('storm', 'said', { n: 0, text: 'before' })
 await until(() => storm.every(c => c.said.length === 1))
@@ -138,7 +167,7 @@ for (const c of storm) c.ws.terminate()
 await until(() => app.socket.stats().connections === 0)
 for (let i = 1; i <= M; i++) await app.socket.rooms.broadcast('storm', 'said', { n: i, text: 'missed' })
 const fresh = await Promise.all(storm.map(() => new Promise((resolve, reject) => {
-  const ws = new WebSocket(url, ['socketspec'])
+  const ws = new WebSocket(resumeUrl, ['socketspec'])
   const m = { ws, said: [], resumed: undefined, connected: null }
   m.connected = new Promise(_resolve => { m.go = _resolve })
   ws.on('error', reject)
@@ -173,13 +202,17 @@ for (const m of fresh) {
 }
 for (const m of fresh) m.ws.terminate()
 await app.close()
+await other?.app.close()
 
 const result = {
+  backend: opts.backend,
+  ...(onRedis ? { redisRoundTripsPerBroadcast: roundTrips } : {}),
   broadcast: { members: N, broadcasts: B, serverCpuPerDeliveryUs: { off: serverOff, on: serverOn }, serverRatio: serverOn / serverOff, totalCpuPerDeliveryUs: { off, on }, totalRatio: on / off },
   storm: { clients: S, missed: M, allResumedMs: Math.round(allResumed), recovered, clientsWithWrongFrames: lost, eventLoopMaxStallMs: Math.round(maxStall) }
 }
 if (opts.json) console.log(JSON.stringify(result))
 else {
   console.log(`broadcast to ${N} members, CPU µs per delivery (median of ${perDelivery.on.length} rounds): server side: recovery off ${serverOff.toFixed(2)}, on ${serverOn.toFixed(2)}, ratio ${(serverOn / serverOff).toFixed(3)}; with the in-process clients reading: off ${off.toFixed(2)}, on ${on.toFixed(2)}, ratio ${(on / off).toFixed(3)}`)
-  console.log(`resume storm: ${S} clients, ${M} missed each: all __resumed__ in ${result.storm.allResumedMs} ms, ${recovered} recovered, ${lost} with a missing or extra frame, event loop longest stall ${result.storm.eventLoopMaxStallMs} ms`)
+  if (onRedis) console.log(`Redis round trips per broadcast: recovery off ${roundTrips.off.toFixed(2)} (PUBLISH), on ${roundTrips.on.toFixed(2)} (the recording script); the server-side figure leaves out delivery from the subscription with recovery on: compare the totals`)
+  console.log(`resume storm${onRedis ? ' (dropped on node A, resumed on node B)' : ''}: ${S} clients, ${M} missed each: all __resumed__ in ${result.storm.allResumedMs} ms, ${recovered} recovered, ${lost} with a missing or extra frame, event loop longest stall ${result.storm.eventLoopMaxStallMs} ms`)
 }

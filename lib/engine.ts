@@ -8,7 +8,7 @@ import { EventRegistry, createAjv } from './registry.js'
 import { FrameSerializer } from './serializer.js'
 import { SessionTimers } from './session.js'
 import { TokenBucket } from './rate-limit.js'
-import { onFrame } from './pipeline.js'
+import { onFrame, sentCode } from './pipeline.js'
 import { RoomManager } from './rooms.js'
 import { extractToken } from './auth/token.js'
 import { normalizeIdentity, anonymousIdentity } from './auth/identity.js'
@@ -16,6 +16,9 @@ import type { ResolvedOptions } from './options.js'
 import type { BackendAdapter } from './backends/types.js'
 import type { HandlerContext } from './types.js'
 import type { PreparedFrame } from './frame.js'
+import type { AdminCounters } from './admin/stats.js'
+import type { EngineMetrics, MetricsHub } from './metrics.js'
+import { eventTracer, type EventTracer } from './tracing.js'
 import { Outbound, CLOSE_GRACE_MS } from './outbound.js'
 import { Timer, type Clock } from './clock.js'
 import type { OutboundSystemEventName, SystemPayload } from '../schemas/protocol.js'
@@ -69,6 +72,13 @@ export class Engine {
   readonly serializer: FrameSerializer
   /** Hash of the AsyncAPI document, sent in `__connect__` (set at ready). */
   contract = ''
+  /** The admin view's counters (lib/admin/stats.ts), set only when the `admin` option is on. */
+  admin: AdminCounters | null = null
+  /** With `metrics`: the registry's socketspec metrics (set at register), and this namespace's counters (from ready to close). */
+  metricsHub: MetricsHub | null = null
+  metrics: EngineMetrics | null = null
+  /** Spans of handled events, when @opentelemetry/api and a tracer provider are there at ready (SPEC §14). */
+  tracer: EventTracer | null = null
   /** Test hook (TestClient): called once the pipeline is done with a routed message. */
   settled: ((conn: Connection, id: string) => void) | null = null
   private drained: (() => void) | null = null
@@ -90,12 +100,14 @@ export class Engine {
     this.rooms = new RoomManager<Connection>({ namespace: opts.namespace, backend: this.backend, staticRooms: opts.rooms, log })
     this.recovery = null
     if (opts.recovery !== false) {
-      if (this.backend.name !== 'memory') {
-        throw new FST_SOCKETSPEC_INVALID_OPTION('recovery', `needs the memory backend in this version (the '${this.backend.name}' backend does not keep room history yet)`)
+      if (this.backend.name !== 'memory' && typeof this.backend.history !== 'function') {
+        throw new FST_SOCKETSPEC_INVALID_OPTION('recovery', `needs a backend that keeps room history (memory or redisBackend); the '${this.backend.name}' backend has no history()`)
       }
-      const recovery = this.recovery = new Recovery(opts.recovery, opts.clock)
+      const shared = this.backend.name === 'memory' ? undefined : this.backend.history!(this.namespace, opts.recovery)
+      const recovery = this.recovery = new Recovery(opts.recovery, opts.clock, shared)
       this.rooms.setRecovery({
         history: recovery.history,
+        resuming: (conn) => conn[kReplay] !== null,
         holds: (room) => recovery.holds(room),
         held: () => recovery.held(),
         // a re-join by __resume__ is reported in __resumed__, after the replay (a position now would be ahead of it)
@@ -111,6 +123,8 @@ export class Engine {
     this.registry.compile(this.ajv, this.serializer, this.namespace)
     await this.rooms.start({ nodeId: this.nodeId, heartbeatInterval: this.opts.session.heartbeatInterval })
     this.recovery?.start((room) => this.rooms.hasLocal(room))
+    if (this.metricsHub !== null) this.metrics = this.metricsHub.attach(this)
+    this.tracer = await eventTracer(this.namespace, this.registry)
     this.started = true
   }
 
@@ -267,18 +281,24 @@ export class Engine {
 
   /** Write one serialized frame to a connection (through the one outbound writer). */
   send (conn: Connection, frame: string): void {
-    this.out.text(conn, frame)
+    if (this.out.text(conn, frame)) {
+      if (this.admin !== null) this.admin.sent(conn, frame)
+      if (this.metrics !== null) this.metrics.sent(frame)
+    }
   }
 
   /** Write a frame encoded once for many receivers (broadcasts). */
   sendPrepared (conn: Connection, frame: PreparedFrame): void {
-    this.out.prepared(conn, frame)
+    if (this.out.prepared(conn, frame)) {
+      if (this.admin !== null) this.admin.sent(conn, frame.text)
+      if (this.metrics !== null) this.metrics.delivered(frame)
+    }
   }
 
   /** Send a server → client system event, serialized from the protocol table. */
   emitSystem<N extends OutboundSystemEventName> (conn: Connection, event: N, payload: SystemPayload<N>, id?: string): void {
     if (!this.out.writable(conn)) return
-    this.out.text(conn, this.serializer.system(event, payload, id))
+    if (this.out.text(conn, this.serializer.system(event, payload, id)) && this.metrics !== null) this.metrics.sentSystem(event, payload)
   }
 
   /** OutboundOwner: the writer found unsent bytes over the cap after a flush. */
@@ -306,8 +326,8 @@ export class Engine {
     }, clientId)
   }
 
-  /** Turn a thrown value into an `__error__` and run the onError hooks. Never throws. */
-  handleError (conn: Connection, err: unknown, ctx: HandlerContext): void {
+  /** Turn a thrown value into an `__error__` and run the onError hooks; returns the code sent. Never throws. */
+  handleError (conn: Connection, err: unknown, ctx: HandlerContext): string {
     const clientId = ctx.clientId ? ctx.id : undefined
     if (isSocketError(err) && err.code === ErrorCode.OUTBOUND_VALIDATION_ERROR) {
       // The server broke its own contract: the client is not to blame and must not see the schema errors.
@@ -329,6 +349,7 @@ export class Engine {
         conn.log.error({ err: e }, 'onError hook failed')
       }
     }
+    return sentCode(err)
   }
 
   /** Server-initiated close: `__disconnect__ {code, reason}`, then the close handshake. */
@@ -421,7 +442,9 @@ export class Engine {
     for (const conn of [...this.connections.values()]) this.close(conn, CloseCode.SERVER_SHUTDOWN, 'server_shutdown')
     this.checkDrained()
     await Promise.race([drained, new Promise(resolve => setTimeout(resolve, CLOSE_GRACE_MS + 500).unref())])
-    this.recovery?.stop()
+    await this.recovery?.stop()
     await this.rooms.stop()
+    this.metrics?.detach()
+    this.metrics = null
   }
 }

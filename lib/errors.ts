@@ -14,3 +14,4 @@ export const FST_SOCKETSPEC_ALREADY_STARTED = createError<[string]>('FST_SOCKETS
 export const FST_SOCKETSPEC_INVALID_ROOM_PATTERN = createError<[string, string]>('FST_SOCKETSPEC_INVALID_ROOM_PATTERN', "Invalid room pattern '%s': %s", 500, TypeError)
 export const FST_SOCKETSPEC_NOT_READY = createError<[string]>('FST_SOCKETSPEC_NOT_READY', "'%s' is only available after the Fastify instance is ready", 500, Error)
 export const FST_SOCKETSPEC_NO_SOCKETSPEC = createError<[string]>('FST_SOCKETSPEC_NO_SOCKETSPEC', '%s', 500, Error)
+export const FST_SOCKETSPEC_MISSING_DEPENDENCY = createError<[string, string]>('FST_SOCKETSPEC_MISSING_DEPENDENCY', "Option '%s' needs the package '%s', which is not installed (it is an optional peer dependency: npm install it)", 500, Error)

@@ -17,7 +17,7 @@ export type { JwtAuthOptions, ApiKeyAuthOptions, JwtAuthBackend, ApiKeyAuthBacke
 export { memoryBackend } from './backends/memory.js'
 export { redisBackend } from './backends/redis.js'
 export type { RedisBackendOptions } from './backends/redis.js'
-export type { BackendAdapter, BackendContext, BackendStats } from './backends/types.js'
+export type { BackendAdapter, BackendAdmin, BackendContext, BackendStats } from './backends/types.js'
 export type * from './types.js'
 export { defineEvents } from './contract.js'
 export type { Contract, EventContract, AnyContract, AnyEventOptions } from './contract.js'

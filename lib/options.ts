@@ -1,5 +1,5 @@
 import { Ajv } from 'ajv'
-import { OptionsSchema, RecoveryOptionsSchema, SessionOptionsSchema, type OptionsStatic, type RecoveryStatic, type SessionStatic } from '../schemas/options.js'
+import { MetricsOptionsSchema, OptionsSchema, RecoveryOptionsSchema, SessionOptionsSchema, type OptionsStatic, type PublishApiStatic, type RecoveryStatic, type SessionStatic } from '../schemas/options.js'
 import { FST_SOCKETSPEC_INVALID_OPTION } from './errors.js'
 import { resolveAuth } from './auth/index.js'
 import { resolveBackend } from './backends/index.js'
@@ -7,6 +7,7 @@ import type { AuthBackend, SessionConfig, StaticRoom } from './types.js'
 import { systemClock, type Clock } from './clock.js'
 import { kClock } from './symbols.js'
 import type { BackendAdapter } from './backends/types.js'
+import type { MetricsConfig, MetricsRegistry } from './metrics.js'
 
 /**
  * Options of `app.register(socketspec, options)`, derived from the options
@@ -14,7 +15,11 @@ import type { BackendAdapter } from './backends/types.js'
  * default; the README's options table says the same. Objects JSON Schema
  * cannot describe (auth, backend) are typed here.
  */
-export type SocketspecOptions = Partial<Omit<OptionsStatic, 'auth' | 'backend' | 'session' | 'rooms' | 'recovery'>> & {
+export type SocketspecOptions = Partial<Omit<OptionsStatic, 'auth' | 'backend' | 'session' | 'rooms' | 'recovery' | 'publishApi' | 'metrics'>> & {
+  /** Prometheus metrics (SPEC §14; needs prom-client): true, or `{ registry?, prefix? }` (a prom-client Registry; `'socketspec_'`). Default false. */
+  metrics?: boolean | { registry?: MetricsRegistry, prefix?: string }
+  /** HTTP publish endpoint (SPEC §13): `{ path, token, bodyLimit? }`. */
+  publishApi?: Omit<PublishApiStatic, 'bodyLimit'> & { bodyLimit?: number }
   /** Session recovery: `{ ttl, historySize }` (seconds, broadcasts per room; each has a default; `true` = both defaults), or false (default). */
   recovery?: boolean | Partial<RecoveryStatic>
   /** Auth backend: jwtAuth(...), apiKeyAuth(...) or { authenticate }. */
@@ -28,8 +33,9 @@ export type SocketspecOptions = Partial<Omit<OptionsStatic, 'auth' | 'backend' |
 }
 
 /** Options after validation, defaults applied. */
-export type ResolvedOptions = Omit<OptionsStatic, 'auth' | 'backend' | 'session' | 'rooms' | 'recovery'> & {
+export type ResolvedOptions = Omit<OptionsStatic, 'auth' | 'backend' | 'session' | 'rooms' | 'recovery' | 'metrics'> & {
   recovery: RecoveryStatic | false
+  metrics: MetricsConfig | false
   auth?: AuthBackend
   backend: BackendAdapter
   session: SessionStatic
@@ -42,6 +48,7 @@ const ajv = new Ajv({ allErrors: false, useDefaults: true, coerceTypes: false, s
 const validateOptions = ajv.compile(OptionsSchema)
 const validateSession = ajv.compile(SessionOptionsSchema)
 const validateRecovery = ajv.compile(RecoveryOptionsSchema)
+const validateMetrics = ajv.compile(MetricsOptionsSchema)
 
 function optionName (instancePath: string, params: Record<string, unknown>): string {
   let name = instancePath.replace(/^\//, '').replace(/\//g, '.')
@@ -72,6 +79,19 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     }
     opts.recovery = recovery
   }
+  if (opts.metrics === true) opts.metrics = {}
+  if (opts.metrics !== undefined && opts.metrics !== false && opts.metrics !== null && typeof opts.metrics === 'object') {
+    const metrics = { ...opts.metrics } as Record<string, unknown>
+    if (!validateMetrics(metrics)) {
+      const e = validateMetrics.errors![0]
+      throw new FST_SOCKETSPEC_INVALID_OPTION('metrics.' + optionName(e.instancePath, e.params as Record<string, unknown>), e.message ?? 'is invalid')
+    }
+    const registry = metrics.registry as Partial<MetricsRegistry> | null | undefined
+    if (registry !== undefined && (registry === null || typeof registry.registerMetric !== 'function' || typeof registry.getSingleMetric !== 'function')) {
+      throw new FST_SOCKETSPEC_INVALID_OPTION('metrics.registry', 'must be a prom-client Registry')
+    }
+    opts.metrics = metrics
+  }
   if (opts.allowedOrigins !== undefined && Array.isArray(opts.allowedOrigins)) opts.allowedOrigins = [...opts.allowedOrigins]
   if (opts.rooms !== undefined && Array.isArray(opts.rooms)) opts.rooms = [...opts.rooms]
   if (!validateOptions(opts)) {
@@ -81,6 +101,9 @@ export function resolveOptions (input: unknown): ResolvedOptions {
   if (!validateSession(opts.session)) {
     const e = validateSession.errors![0]
     throw new FST_SOCKETSPEC_INVALID_OPTION('session.' + optionName(e.instancePath, e.params as Record<string, unknown>), e.message ?? 'is invalid')
+  }
+  if (opts.admin !== undefined && (opts.admin as { token: string }).token === opts.docsAccessToken) {
+    throw new FST_SOCKETSPEC_INVALID_OPTION('admin.token', 'must differ from docsAccessToken (the docs token must not open the admin view)')
   }
   opts.auth = resolveAuth(opts.auth)
   // Resolved here so a bad adapter fails at register time, naming the missing method.

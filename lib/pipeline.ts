@@ -5,6 +5,7 @@ import type { Engine } from './engine.js'
 import type { CompiledEvent } from './registry.js'
 import { toIssues } from './serializer.js'
 import { CloseCode, ErrorCode, isSocketError, issueDetails } from './errors.js'
+import type { TraceSpan } from './tracing.js'
 import { resume } from './recovery.js'
 import { TokenBucket } from './rate-limit.js'
 import { normalizeIdentity } from './auth/identity.js'
@@ -107,6 +108,8 @@ export function onFrame (engine: Engine, conn: Connection, data: Buffer, isBinar
 
   // 3. rate limits: the connection's bucket, then the event's own
   const ev = engine.registry.get(name)
+  const metrics = engine.metrics
+  if (metrics !== null && ev !== undefined) metrics.received[ev.index]++
   if (engine.connRate !== undefined || (ev !== undefined && ev.rateLimit !== undefined)) {
     const now = engine.clock.now()
     if (engine.connRate !== undefined) {
@@ -130,6 +133,7 @@ export function onFrame (engine: Engine, conn: Connection, data: Buffer, isBinar
 
   // 4. system events handled here, never routed
   if (ev === undefined && name.charCodeAt(0) === 95 /* _ */) {
+    if (metrics !== null) metrics.receivedSystem(name)
     if (name === '__pong__') {
       conn[kTimers]?.pongReceived()
       return
@@ -197,76 +201,121 @@ export function onFrame (engine: Engine, conn: Connection, data: Buffer, isBinar
 export function dispatch (engine: Engine, conn: Connection, ev: CompiledEvent, payload: unknown, ctx: HandlerContext): Promise<void> | undefined {
   if (engine.middleware.length !== 0 || ev.depNames.length !== 0) return runEvent(engine, conn, ev, payload, ctx)
   if (!alive(conn)) return undefined
+  // metrics time the event and tracing gives it a span; neither costs anything when off
+  const t0 = engine.metrics === null ? 0 : performance.now()
+  const tracer = engine.tracer
+  const span = tracer === null ? null : tracer.start(conn, ev)
   const validate = ev.validate
   if (validate !== undefined && !validate(payload)) {
     engine.sendError(conn, ErrorCode.VALIDATION_ERROR, 'Payload failed validation', { errors: toIssues(validate) }, ctx.clientId ? ctx.id : undefined, ctx.id)
+    if (t0 !== 0 || span !== null) handled(engine, ev, t0, span, ErrorCode.VALIDATION_ERROR)
     return undefined
   }
   let result: any
   try {
-    result = ev.def.handler(conn, payload, ctx)
+    result = span === null ? ev.def.handler(conn, payload, ctx) : tracer!.run(span, ev.def.handler, ev.def, conn, payload, ctx)
   } catch (err) {
-    if (alive(conn)) engine.handleError(conn, err, ctx)
+    const code = failed(engine, conn, err, ctx)
+    if (t0 !== 0 || span !== null) handled(engine, ev, t0, span, code)
     return undefined
   }
   if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
     conn[kInflight]++
     return (result as Promise<unknown>).then(
-      (value) => { conn[kInflight]--; reply(engine, conn, ev, value, ctx) },
-      (err) => { conn[kInflight]--; if (alive(conn)) engine.handleError(conn, err, ctx) }
+      (value) => {
+        conn[kInflight]--
+        const code = reply(engine, conn, ev, value, ctx)
+        if (t0 !== 0 || span !== null) handled(engine, ev, t0, span, code)
+      },
+      (err) => {
+        conn[kInflight]--
+        const code = failed(engine, conn, err, ctx)
+        if (t0 !== 0 || span !== null) handled(engine, ev, t0, span, code)
+      }
     )
   }
-  reply(engine, conn, ev, result, ctx)
+  const code = reply(engine, conn, ev, result, ctx)
+  if (t0 !== 0 || span !== null) handled(engine, ev, t0, span, code)
   return undefined
 }
 
-function reply (engine: Engine, conn: Connection, ev: CompiledEvent, value: unknown, ctx: HandlerContext): void {
-  if (ev.replyEvent === undefined) return
+/** A handled event is over (`code`: the error sent for it, if any): observe its duration, end its span. */
+function handled (engine: Engine, ev: CompiledEvent, t0: number, span: TraceSpan | null, code: string | undefined): void {
+  if (t0 !== 0) engine.metrics?.handled(ev.index, performance.now() - t0)
+  if (span !== null) engine.tracer?.end(span, code)
+}
+
+/** The `__error__` code `engine.handleError` sends for a thrown value. */
+export function sentCode (err: unknown): string {
+  return isSocketError(err) && err.code !== ErrorCode.OUTBOUND_VALIDATION_ERROR ? err.code : ErrorCode.HANDLER_ERROR
+}
+
+/** A handler, middleware or dependency threw: the `__error__` (while the connection is alive); returns its code. */
+function failed (engine: Engine, conn: Connection, err: unknown, ctx: HandlerContext): string {
+  return alive(conn) ? engine.handleError(conn, err, ctx) : sentCode(err)
+}
+
+/** Send the reply, if the event declares one; returns the error code when the reply broke its schema. */
+function reply (engine: Engine, conn: Connection, ev: CompiledEvent, value: unknown, ctx: HandlerContext): string | undefined {
+  if (ev.replyEvent === undefined) return undefined
   let frame: string
   try {
     frame = engine.serializer.frame(ev.replyEvent, value, ctx.clientId ? ctx.id : undefined)
   } catch (err) {
     // OUTBOUND_VALIDATION_ERROR: the handler's return value breaks the declared reply schema.
-    if (alive(conn)) engine.handleError(conn, err, ctx)
-    return
+    return failed(engine, conn, err, ctx)
   }
   engine.send(conn, frame)
+  return undefined
 }
 
 /** Steps 7–10: middleware, validation, dependencies, handler and reply. Never rejects. */
 export async function runEvent (engine: Engine, conn: Connection, ev: CompiledEvent, payload: unknown, ctx: HandlerContext): Promise<void> {
   if (!alive(conn)) return
   conn[kInflight]++
+  const t0 = engine.metrics === null ? 0 : performance.now()
+  const tracer = engine.tracer
+  const span = tracer === null ? null : tracer.start(conn, ev)
+  // with metrics or tracing: the code of the error sent for the event, if any
+  const outcome: Outcome | null = t0 !== 0 || span !== null ? { code: undefined } : null
   try {
-    if (engine.middleware.length === 0) {
-      await invoke(engine, conn, ev, payload, ctx)
+    if (span !== null) {
+      await tracer!.run(span, runMiddleware, undefined, engine, conn, ev, payload, ctx, 0, outcome)
+    } else if (engine.middleware.length === 0) {
+      await invoke(engine, conn, ev, payload, ctx, outcome)
     } else {
-      await runMiddleware(engine, conn, ev, payload, ctx, 0)
+      await runMiddleware(engine, conn, ev, payload, ctx, 0, outcome)
     }
   } catch (err) {
-    if (alive(conn)) engine.handleError(conn, err, ctx)
+    const code = failed(engine, conn, err, ctx)
+    if (outcome !== null) outcome.code = code
   } finally {
     conn[kInflight]--
   }
+  if (outcome !== null) handled(engine, ev, t0, span, outcome.code)
 }
 
-function runMiddleware (engine: Engine, conn: Connection, ev: CompiledEvent, payload: unknown, ctx: HandlerContext, i: number): Promise<void> {
-  if (i === engine.middleware.length) return invoke(engine, conn, ev, payload, ctx)
+/** The error code sent for an event without a throw (validation, reply schema). */
+interface Outcome { code: string | undefined }
+
+function runMiddleware (engine: Engine, conn: Connection, ev: CompiledEvent, payload: unknown, ctx: HandlerContext, i: number, outcome: Outcome | null): Promise<void> {
+  if (i === engine.middleware.length) return invoke(engine, conn, ev, payload, ctx, outcome)
   if (!alive(conn)) return Promise.resolve()
   let called = false
   const next = (): Promise<void> => {
     if (called) return Promise.resolve()
     called = true
-    return runMiddleware(engine, conn, ev, payload, ctx, i + 1)
+    return runMiddleware(engine, conn, ev, payload, ctx, i + 1, outcome)
   }
   return Promise.resolve(engine.middleware[i](conn, ctx.event, payload, next)).then(() => undefined)
 }
 
-async function invoke (engine: Engine, conn: Connection, ev: CompiledEvent, payload: unknown, ctx: HandlerContext): Promise<void> {
+async function invoke (engine: Engine, conn: Connection, ev: CompiledEvent, payload: unknown, ctx: HandlerContext, outcome: Outcome | null): Promise<void> {
   // 8. validation
   const validate = ev.validate
   if (validate !== undefined && !validate(payload)) {
     engine.sendError(conn, ErrorCode.VALIDATION_ERROR, 'Payload failed validation', { errors: toIssues(validate) }, ctx.clientId ? ctx.id : undefined, ctx.id)
+    if (outcome !== null) outcome.code = ErrorCode.VALIDATION_ERROR
     return
   }
   // 9. dependencies
@@ -282,7 +331,8 @@ async function invoke (engine: Engine, conn: Connection, ev: CompiledEvent, payl
   // 10. handler and reply
   let result = ev.def.handler(conn, payload, ctx) as any
   if (result !== null && typeof result === 'object' && typeof result.then === 'function') result = await result
-  reply(engine, conn, ev, result, ctx)
+  const code = reply(engine, conn, ev, result, ctx)
+  if (outcome !== null) outcome.code = code
 }
 
 /** 0 when a `__refresh_auth__` attempt is allowed now (and records it), else the milliseconds to wait. */

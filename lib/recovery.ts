@@ -1,19 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import type { Connection } from './connection.js'
 import type { Engine } from './engine.js'
-import { MemoryHistory, type HistoryLimits, type RoomPosition } from './history.js'
-import { Timer, type Clock } from './clock.js'
+import { MemoryHistory, type HistoryLimits, type LocalHistory, type ResumableSession, type RoomHistory, type RoomPosition } from './history.js'
+import type { Clock } from './clock.js'
 import { CloseCode, ErrorCode, isSocketError, issueDetails } from './errors.js'
 import type { PreparedFrame } from './frame.js'
 import { kReplay, kResumeToken } from './symbols.js'
 
-/** What a dropped connection leaves behind for `__resume__`. */
-export interface ResumableSession {
-  previousId: string
-  userId: string | null
-  /** The rooms it was in, with each room's position when it dropped. */
-  rooms: Map<string, RoomPosition>
-}
+export type { ResumableSession } from './history.js'
 
 /** `onResume(conn, info)` hook. */
 export type ResumeHook = (conn: Connection, info: { previousId: string, recovered: boolean }) => unknown
@@ -32,33 +26,25 @@ const SLICE_MS = 10
 /** Longest resume token accepted (ours are 32 characters). */
 const MAX_TOKEN_LENGTH = 128
 
-interface Stored {
-  session: ResumableSession
-  timer: Timer
-}
-
 /**
- * Session recovery of one namespace (SPEC §12), in process: the room history,
- * the sessions dropped connections left (single use, kept `ttl` seconds, and
- * holding their rooms open meanwhile), and the `__resume__` handshake.
+ * Session recovery of one namespace (SPEC §12): the room history (in process,
+ * or shared by the nodes through the backend), the sessions dropped
+ * connections left, and the `__resume__` handshake.
  */
 export class Recovery {
-  readonly history: MemoryHistory
+  readonly history: RoomHistory
   readonly limits: HistoryLimits
   readonly hooks: ResumeHook[] = []
-  readonly #clock: Clock
-  readonly #sessions = new Map<string, Stored>()
-  /** room → number of stored sessions holding it */
-  readonly #held = new Map<string, number>()
-  #sweeper: Timer | null = null
+  /** Sessions being written to a shared history (awaited at stop). */
+  readonly #saving = new Set<Promise<void>>()
   /** Replays waiting for a turn of the event loop (see `schedule`). */
   readonly #replays: Array<() => void> = []
   #draining = false
 
-  constructor (limits: HistoryLimits, clock: Clock) {
+  /** `history`: a shared one from the backend; the in-process MemoryHistory by default. */
+  constructor (limits: HistoryLimits, clock: Clock, history?: RoomHistory) {
     this.limits = limits
-    this.#clock = clock
-    this.history = new MemoryHistory(limits, clock)
+    this.history = history ?? new MemoryHistory(limits, clock)
   }
 
   /**
@@ -90,19 +76,19 @@ export class Recovery {
     else this.#draining = false
   }
 
-  /** Sessions waiting to be resumed (bounded: each expires after ttl). */
+  /** Sessions waiting to be resumed that this node keeps (bounded: each expires after ttl). */
   get sessions (): number {
-    return this.#sessions.size
+    return this.history.sessions
   }
 
   /** True while a stored session holds `room`: the room exists, and its broadcasts are recorded. */
   holds (room: string): boolean {
-    return this.#held.has(room)
+    return this.history.holds(room)
   }
 
   /** Rooms held by stored sessions. */
   held (): Iterable<string> {
-    return this.#held.keys()
+    return this.history.held()
   }
 
   /** A new secret, single-use resume token. */
@@ -110,22 +96,15 @@ export class Recovery {
     return randomBytes(24).toString('base64url')
   }
 
-  /** Sweep silent histories every ttl (history nobody holds or listens to is dropped; its room restarts in a new epoch). */
+  /** Start the history's background work (in process: sweeping silent histories every ttl). */
   start (inUse: (room: string) => boolean): void {
-    const every = this.limits.ttl * 1000
-    const tick = (): void => {
-      this.history.sweep((room) => this.#held.has(room) || inUse(room))
-      this.#sweeper = new Timer(this.#clock, every, tick)
-    }
-    this.#sweeper = new Timer(this.#clock, every, tick)
+    this.history.start(inUse)
   }
 
-  stop (): void {
-    this.#sweeper?.cancel()
-    this.#sweeper = null
-    for (const s of this.#sessions.values()) s.timer.cancel()
-    this.#sessions.clear()
-    this.#held.clear()
+  /** Stop; resolves once the sessions being saved to a shared history are written. */
+  async stop (): Promise<void> {
+    await Promise.all(this.#saving)
+    await this.history.stop()
   }
 
   /** Whether a connection that closed with `code` (`byServer`: the server closed it) leaves a resumable session. */
@@ -133,31 +112,22 @@ export class Recovery {
     return byServer ? !ON_PURPOSE.has(code) : code !== CloseCode.NORMAL
   }
 
-  /** Keep the session of a dropped connection for ttl seconds. */
-  save (token: string, session: ResumableSession): void {
-    const timer = new Timer(this.#clock, this.limits.ttl * 1000, () => { this.#release(token) })
-    this.#sessions.set(token, { session, timer })
-    for (const room of session.rooms.keys()) this.#held.set(room, (this.#held.get(room) ?? 0) + 1)
-  }
-
-  /** Take a session (single use): it is gone afterwards, whatever the resume's outcome. */
-  take (token: string): ResumableSession | null {
-    const stored = this.#sessions.get(token)
-    if (stored === undefined) return null
-    this.#release(token)
-    return stored.session
-  }
-
-  #release (token: string): void {
-    const stored = this.#sessions.get(token)
-    if (stored === undefined) return
-    this.#sessions.delete(token)
-    stored.timer.cancel()
-    for (const room of stored.session.rooms.keys()) {
-      const n = (this.#held.get(room) ?? 1) - 1
-      if (n <= 0) this.#held.delete(room)
-      else this.#held.set(room, n)
+  /** Keep the session of a dropped connection for ttl seconds (its rooms' positions are read by the history). */
+  save (token: string, previousId: string, userId: string | null, rooms: Iterable<string>): void {
+    const history = this.history
+    if (!history.shared) {
+      history.saveSession(token, previousId, userId, rooms)
+      return
     }
+    // Sent now, before the connection's leaves: the store keeps the rooms held without a gap.
+    const saving = history.saveSession(token, previousId, userId, rooms)
+    this.#saving.add(saving)
+    void saving.catch(() => {}).finally(() => this.#saving.delete(saving))
+  }
+
+  /** Take a session (single use): it is gone afterwards, whatever the resume's outcome. Rejects when a shared store is unreachable. */
+  async take (token: string): Promise<ResumableSession | null> {
+    return await this.history.takeSession(token)
   }
 }
 
@@ -166,9 +136,7 @@ export function saveSession (engine: Engine, conn: Connection, code: number, byS
   const recovery = engine.recovery
   const token = conn[kResumeToken]
   if (recovery === null || token === null || !recovery.resumable(code, byServer)) return
-  const rooms = new Map<string, RoomPosition>()
-  for (const room of conn.rooms) rooms.set(room, recovery.history.position(room))
-  recovery.save(token, { previousId: conn.id, userId: conn.identity.userId, rooms })
+  recovery.save(token, conn.id, conn.identity.userId, conn.rooms)
 }
 
 /** `__resume__ {token, rooms}`: take the old session over (SPEC §12). */
@@ -185,20 +153,38 @@ export async function resume (engine: Engine, conn: Connection, clientId: string
     return
   }
   if (conn[kReplay] !== null) return refuse('already_resuming')
-  const session = recovery.take(p.token)
-  if (session === null) return refuse('unknown_token')
-  if (session.previousId === conn.id) return refuse('unknown_token')
-  if (engine.opts.auth !== undefined && session.userId !== conn.identity.userId) return refuse('user_mismatch')
-
-  const claimed = (p.rooms ?? {}) as Record<string, { offset?: unknown, epoch?: unknown } | undefined>
   // Live broadcasts to the re-joined rooms wait until the replay is out (then de-duplicated by offset).
+  // Set before the (possibly remote) take, so that a second __resume__ meanwhile is refused.
   const buffer: ReplayBuffer = { frames: [] }
   conn[kReplay] = buffer
+  let session: ResumableSession | null = null
+  let unavailable = false
+  try {
+    session = await recovery.take(p.token)
+  } catch (err) {
+    // the shared store is unreachable: nothing can be restored truthfully
+    conn.log.warn({ err }, 'resume: session store unavailable')
+    unavailable = true
+  }
+  const refusal = session === null
+    ? (unavailable ? 'unavailable' : 'unknown_token')
+    : session.previousId === conn.id
+      ? 'unknown_token'
+      : engine.opts.auth !== undefined && session.userId !== conn.identity.userId ? 'user_mismatch' : null
+  if (refusal !== null || !conn.open) {
+    conn[kReplay] = null
+    for (const f of buffer.frames) conn.sendPrepared(f)
+    if (refusal !== null) refuse(refusal)
+    return
+  }
+  const taken = session!
+
+  const claimed = (p.rooms ?? {}) as Record<string, { offset?: unknown, epoch?: unknown } | undefined>
   const joined: string[] = []
   const rooms: Record<string, { recovered: boolean, missed: number }> = {}
   let recovered = true
   try {
-    for (const room of session.rooms.keys()) {
+    for (const room of taken.rooms.keys()) {
       try {
         await conn.join(room)
         joined.push(room)
@@ -213,16 +199,24 @@ export async function resume (engine: Engine, conn: Connection, clientId: string
     conn[kReplay] = null
     throw err
   }
+  const history = recovery.history
+  if (history.shared) history.releaseSession(p.token, taken.rooms.keys())
+  const froms: Array<[string, RoomPosition]> = joined.map((room) => {
+    const c = claimed[room]
+    return [room, c !== undefined && c !== null && Number.isInteger(c.offset) && typeof c.epoch === 'string'
+      ? { offset: c.offset as number, epoch: c.epoch }
+      : taken.rooms.get(room)!]
+  })
+  // A shared history is read after the re-joins: this node already receives (and buffers) the rooms' live frames.
+  const read = history.shared ? await history.sinceAll(froms) : null
   const replayed = new Map<string, number>()
+  const epochs = new Map<string, string>()
   await recovery.schedule(() => {
     try {
       if (!conn.open) return
-      for (const room of joined) {
-        const c = claimed[room]
-        const from: RoomPosition = c !== undefined && c !== null && Number.isInteger(c.offset) && typeof c.epoch === 'string'
-          ? { offset: c.offset as number, epoch: c.epoch }
-          : session.rooms.get(room)!
-        const frames = recovery.history.since(room, from)
+      for (let i = 0; i < froms.length; i++) {
+        const [room, from] = froms[i]
+        const frames = read !== null ? read[i] : (history as LocalHistory).since(room, from)
         if (frames === null) {
           rooms[room] = { recovered: false, missed: 0 }
           recovered = false
@@ -230,21 +224,24 @@ export async function resume (engine: Engine, conn: Connection, clientId: string
         }
         for (const frame of frames) engine.send(conn, frame)
         replayed.set(room, from.offset + frames.length)
+        epochs.set(room, from.epoch)
         rooms[room] = { recovered: true, missed: frames.length }
       }
-      engine.emitSystem(conn, '__resumed__', { recovered, previous_id: session.previousId, rooms }, clientId)
+      engine.emitSystem(conn, '__resumed__', { recovered, previous_id: taken.previousId, rooms }, clientId)
     } finally {
       conn[kReplay] = null
       for (const f of buffer.frames) {
         const last = replayed.get(f.room!)
         if (last === undefined || f.offset! > last) conn.sendPrepared(f)
       }
+      // frames up to what was replayed may still be on their way from the shared store: dropped when they come
+      if (history.shared) for (const [room, last] of replayed) engine.rooms.setFloor(conn, room, { offset: last, epoch: epochs.get(room)! })
     }
   })
   if (!conn.open) return
   for (const hook of recovery.hooks) {
     try {
-      await hook(conn, { previousId: session.previousId, recovered })
+      await hook(conn, { previousId: taken.previousId, recovered })
     } catch (err) {
       conn.log.error({ err }, 'onResume hook failed')
     }

@@ -5,7 +5,7 @@ import type { StaticRoom } from './types.js'
 import { FST_SOCKETSPEC_INVALID_HOOK, FST_SOCKETSPEC_INVALID_OPTION, SocketError } from './errors.js'
 import { compileRoomPattern, type RoomParams, type RoomPattern } from './room-pattern.js'
 import { PreparedFrame } from './frame.js'
-import type { MemoryHistory, RoomPosition } from './history.js'
+import type { RoomHistory, RoomPosition, SharedHistory } from './history.js'
 
 /** Longest room name accepted by `join`. */
 export const MAX_ROOM_NAME_LENGTH = 256
@@ -47,7 +47,9 @@ export interface RoomManagerStart {
 
 /** With session recovery on: the history that numbers broadcasts, and what a join and a leave tell the member. */
 export interface RoomRecovery<M extends RoomMember = RoomMember> {
-  history: MemoryHistory
+  history: RoomHistory
+  /** True while the member is resuming: its re-joins are reported by `__resumed__`, not `joined` (no position is read for them). */
+  resuming (member: M): boolean
   /** True while a dropped session holds the room (it exists, its broadcasts are recorded). */
   holds (room: string): boolean
   /** Rooms dropped sessions hold. */
@@ -83,6 +85,14 @@ export class RoomManager<M extends RoomMember = RoomMember> {
   readonly #leaveHooks: Array<RoomHook<M>> = []
   #started = false
   #recovery: RoomRecovery<M> | null = null
+  /** With a shared history: room → members whose join position is being read, with the room frames held for them meanwhile. */
+  readonly #joining = new Map<string, Map<M, PreparedFrame[]>>()
+  /**
+   * With a shared history: room → members with the position they were given (by `__joined__` or a replay).
+   * The publication and the answer that gave the position come on two connections: frames at or before
+   * it may still arrive; they are dropped until the room's stream passes the position.
+   */
+  readonly #floors = new Map<string, Map<M, RoomPosition>>()
 
   constructor (options: RoomManagerOptions) {
     this.namespace = options.namespace
@@ -202,7 +212,11 @@ export class RoomManager<M extends RoomMember = RoomMember> {
     }
     set.add(member)
     const recovery = this.#recovery
-    if (recovery !== null) recovery.joined(member, room, recovery.history.position(room))
+    if (recovery !== null) {
+      const history = recovery.history
+      if (!history.shared) recovery.joined(member, room, history.position(room))
+      else if (!recovery.resuming(member)) await this.#announceShared(member, room, history, recovery)
+    }
     try {
       await this.backend.join(this.namespace, room, member.id)
     } catch (err) {
@@ -220,6 +234,7 @@ export class RoomManager<M extends RoomMember = RoomMember> {
       if (set.size === 0) this.#local.delete(room)
     }
     this.#recovery?.left(member, room)
+    if (this.#floors.size > 0) this.#clearFloor(member, room)
     try {
       await this.backend.leave(this.namespace, room, member.id)
     } catch (err) {
@@ -245,9 +260,17 @@ export class RoomManager<M extends RoomMember = RoomMember> {
       throw new SocketError('ROOM_NOT_FOUND', undefined, { room })
     }
     let offset: number | undefined
-    if (recovery !== null) {
+    const history = recovery?.history
+    if (history !== undefined && history.shared) {
+      // numbered, recorded and published in one round trip; every node, this one included, delivers from the publication
+      const set = this.#local.get(room)
+      const members = set === undefined ? 0 : countReceivers(set, except)
+      await history.publish(room, frame, except)
+      return members
+    }
+    if (history !== undefined) {
       // numbered, recorded and delivered in one synchronous step: members get offsets in order
-      const recorded = recovery.history.record(room, frame)
+      const recorded = history.record(room, frame)
       frame = recorded.frame
       offset = recorded.offset
     }
@@ -352,9 +375,10 @@ export class RoomManager<M extends RoomMember = RoomMember> {
       nodeId: this.nodeId,
       log: this.#log,
       heartbeatInterval: opts.heartbeatInterval,
-      deliverRoom: (room, frame, except) => {
+      deliverRoom: (room, frame, except, offset, epoch) => {
         const set = this.#local.get(room)
-        return set === undefined ? 0 : deliver(set, frame, except)
+        if (set === undefined) return 0
+        return offset === undefined ? deliver(set, frame, except) : this.#deliverRecorded(set, frame, except, room, offset, epoch)
       },
       deliverAll: (frame) => deliver(this.#members.values(), frame),
       deliverConnection: (id, frame) => {
@@ -379,6 +403,82 @@ export class RoomManager<M extends RoomMember = RoomMember> {
     } catch (err) {
       this.#backendFailed('stop', err)
     }
+  }
+
+  /**
+   * A join with a shared history: the member is already in the room's local set
+   * (it receives the room's frames from now on), so the position read next is
+   * at or after its first frame. Frames that arrive meanwhile are held, then
+   * `__joined__ {offset}` goes out, then the held frames after that offset.
+   */
+  async #announceShared (member: M, room: string, history: SharedHistory, recovery: RoomRecovery<M>): Promise<void> {
+    let waiting = this.#joining.get(room)
+    if (waiting === undefined) {
+      waiting = new Map()
+      this.#joining.set(room, waiting)
+    }
+    const held: PreparedFrame[] = []
+    waiting.set(member, held)
+    let position: RoomPosition
+    try {
+      position = await history.position(room)
+    } finally {
+      if (waiting.get(member) === held) waiting.delete(member)
+      if (waiting.size === 0 && this.#joining.get(room) === waiting) this.#joining.delete(room)
+    }
+    if (!member.rooms.has(room) || !member.open) return
+    recovery.joined(member, room, position)
+    this.setFloor(member, room, position)
+    for (const frame of held) {
+      if (frame.offset! > position.offset) {
+        if (member.sendPrepared !== undefined) member.sendPrepared(frame)
+        else member.send(frame.text)
+      }
+    }
+  }
+
+  /**
+   * With a shared history: `member` has every frame of `room` up to `position`;
+   * later deliveries at or before it (still on their way) are dropped.
+   */
+  setFloor (member: M, room: string, position: RoomPosition): void {
+    if (!member.rooms.has(room)) return
+    let floors = this.#floors.get(room)
+    if (floors === undefined) {
+      floors = new Map()
+      this.#floors.set(room, floors)
+    }
+    floors.set(member, position)
+  }
+
+  #clearFloor (member: M, room: string): void {
+    const floors = this.#floors.get(room)
+    if (floors !== undefined && floors.delete(member) && floors.size === 0) this.#floors.delete(room)
+  }
+
+  /** Deliver a recorded broadcast (from a shared history's publication): held for members whose join position is being read, dropped for those past it. */
+  #deliverRecorded (members: Iterable<M>, frame: string, except: readonly string[] | undefined, room: string, offset: number, epoch: string | undefined): number {
+    let n = 0
+    const prepared = new PreparedFrame(frame, room, offset)
+    const all = except === undefined || except.length === 0
+    const joining = this.#joining.get(room)
+    const floors = this.#floors.get(room)
+    for (const member of members) {
+      if (member.open && (all || !except.includes(member.id))) {
+        const floor = floors?.get(member)
+        if (floor !== undefined) {
+          if (floor.epoch === epoch && offset <= floor.offset) continue
+          // the stream passed the position (frames of one room come in offset order): no more to drop
+          this.#clearFloor(member, room)
+        }
+        const held = joining?.get(member)
+        if (held !== undefined) held.push(prepared)
+        else if (member.sendPrepared !== undefined) member.sendPrepared(prepared)
+        else member.send(frame)
+        n++
+      }
+    }
+    return n
   }
 
   async #checkGuards (member: M, room: string): Promise<void> {
@@ -442,6 +542,12 @@ function deliver (members: Iterable<RoomMember>, frame: string, except?: readonl
       n++
     }
   }
+  return n
+}
+
+function countReceivers (members: Iterable<RoomMember>, except: readonly string[] | undefined): number {
+  let n = 0
+  for (const member of members) if (member.open && (except === undefined || !except.includes(member.id))) n++
   return n
 }
 

@@ -159,6 +159,17 @@ export class FrameSerializer {
     return JSON.stringify(id === undefined ? { event, payload } : { event, payload, id })
   }
 
+  /**
+   * Check `payload` against the event's declared schema whatever
+   * `outboundValidation` says: for payloads that come from outside the app
+   * (the publish API, the admin view), which are input, not the app's own
+   * output. Throws OUTBOUND_VALIDATION_ERROR; an undeclared event passes.
+   */
+  check (event: string, payload: unknown): void {
+    const validate = this.outbound.get(event)?.validate
+    if (validate !== undefined && !validate(payload === undefined ? {} : payload)) throw outboundValidationError(event, toIssues(validate))
+  }
+
   /** Serialize a server → client system event with its compiled serializer (SPEC §2 table in schemas/protocol.ts). */
   system<N extends OutboundSystemEventName> (event: N, payload: SystemPayload<N>, id?: string): string {
     const s = system()[event]

@@ -11,6 +11,8 @@ import { FST_SOCKETSPEC_INVALID_OPTION } from '../lib/errors.js'
 import { redactQuery, selectProtocol, sensitiveNames } from '../lib/auth/token.js'
 import { sensitiveQueryOf } from '../lib/auth/index.js'
 import { kInject, kSocketApps, kWsOwner } from '../lib/symbols.js'
+import { metricsHub } from '../lib/metrics.js'
+import type { AdminView } from '../lib/admin/view.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -92,6 +94,8 @@ async function socketspec (fastify: FastifyInstance, options: SocketspecOptions)
     fastify.log.warn('socketspec cannot redact tokens from this logger (it is not pino): do not log request URLs')
   }
   const engine = new Engine(opts, fastify.log.child({ plugin: 'socketspec', namespace: opts.namespace }))
+  // prom-client is an optional peer dependency: imported only now (FST_SOCKETSPEC_MISSING_DEPENDENCY without it).
+  if (opts.metrics !== false) engine.metricsHub = await metricsHub(opts.metrics)
   const app = new SocketApp(engine)
   fastify.decorate(opts.decorator, app)
 
@@ -167,12 +171,28 @@ async function socketspec (fastify: FastifyInstance, options: SocketspecOptions)
     await fastify.register(docs, { docsUrl: opts.docsUrl, docsAccessToken: opts.docsAccessToken, document: () => app.asyncapi() })
   }
 
+  // Admin view (SPEC §14) and publish API (SPEC §13): routes in their own contexts, hidden from OpenAPI.
+  let adminView: AdminView | null = null
+  if (opts.admin !== undefined) {
+    const [{ AdminView }, { adminRoutes }] = await Promise.all([import('../lib/admin/view.js'), import('../lib/admin/routes.js')])
+    adminView = new AdminView(engine)
+    await fastify.register(adminRoutes, { view: adminView, docsUrl: opts.docsUrl, token: opts.admin.token })
+  }
+  if (opts.publishApi !== undefined) {
+    const { publishApiRoutes } = await import('../lib/publish-api.js')
+    await fastify.register(publishApiRoutes, { engine, ...opts.publishApi })
+  }
+
   fastify.addHook('onReady', async () => {
     await engine.start()
     // __connect__ carries a hash of the AsyncAPI document so a long-lived client learns that the API changed.
     engine.contract = contractHash(app.asyncapi())
+    await adminView?.start()
   })
-  fastify.addHook('preClose', async () => { await engine.shutdown() })
+  fastify.addHook('preClose', async () => {
+    await adminView?.stop()
+    await engine.shutdown()
+  })
 }
 
 /** The socketspec Fastify plugin. */

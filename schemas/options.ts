@@ -22,6 +22,24 @@ export const RecoveryOptionsSchema = Type.Object({
   historySize: Type.Integer({ minimum: 1, default: 1000, description: 'Broadcasts kept per room for replay.' })
 }, { additionalProperties: false })
 
+/** `publishApi` (SPEC §13): an HTTP endpoint that publishes to rooms, connections or the whole namespace. */
+export const PublishApiOptionsSchema = Type.Object({
+  path: Type.String({ pattern: '^/', description: 'Route of the POST endpoint, e.g. "/publish".' }),
+  token: Type.String({ minLength: 16, description: 'Bearer token the endpoint requires (`Authorization: Bearer <token>`); at least 16 characters. Never logged.' }),
+  bodyLimit: Type.Integer({ minimum: 64, default: 1048576, description: 'Largest request body in bytes (413 beyond).' })
+}, { additionalProperties: false, description: 'HTTP publish endpoint (SPEC §13): POST {room?, connection?, event, payload} with the bearer token; 202 published, 401, 400 with the validation errors, 404 for an undeclared event or a missing room.' })
+
+/** `admin` (SPEC §14): the Admin tab of the docs UI and its JSON routes. */
+export const AdminOptionsSchema = Type.Object({
+  token: Type.String({ minLength: 16, description: 'Bearer token of the admin routes and the Admin tab; at least 16 characters. The docs access token does not open them. Never logged.' })
+}, { additionalProperties: false, description: 'Admin view (SPEC §14): an Admin tab in the docs UI and JSON routes under docsUrl + "/admin/" (connections and rooms of every node, per-event rates, disconnect, broadcast), behind their own bearer token.' })
+
+/** `metrics` (SPEC §14) as an object; `true` takes the defaults. */
+export const MetricsOptionsSchema = Type.Object({
+  prefix: Type.String({ pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$', default: 'socketspec_', description: 'Prefix of every metric name.' }),
+  registry: Type.Optional(Type.Unsafe<unknown>({ description: "prom-client Registry the metrics are registered in (default: prom-client's default registry, `register`)." }))
+}, { additionalProperties: false })
+
 export const StaticRoomSchema = Type.Union([
   Type.String({ minLength: 1, maxLength: 256 }),
   Type.Object({ name: Type.String({ minLength: 1, maxLength: 256 }), description: Type.Optional(Type.String()) }, { additionalProperties: false })
@@ -52,6 +70,9 @@ export const OptionsSchema = Type.Object({
   shutdownTimeout: Type.Number({ minimum: 0, default: 5, description: 'Seconds in-flight handlers get on fastify.close().' }),
   outboundValidation: Type.Union([Type.Literal('always'), Type.Literal('never')], { default: 'always', description: "Check outbound payloads of declared events against their schema before serializing them ('always'; a mismatch throws OUTBOUND_VALIDATION_ERROR and nothing is sent), or skip the check ('never')." }),
   recovery: Type.Union([Type.Literal(false), RecoveryOptionsSchema], { default: false, description: 'Session recovery (SPEC §12): a client that drops and sends __resume__ within ttl seconds gets back its rooms and every room broadcast it missed, or is told which room could not be recovered. false (default) turns it off.' }),
+  metrics: Type.Union([Type.Boolean(), MetricsOptionsSchema], { default: false, description: "Prometheus metrics through prom-client (SPEC §14; prom-client is an optional peer dependency, loaded only then): true registers them in prom-client's default registry, { registry, prefix } in another registry or under another prefix than 'socketspec_'. false (default) turns them off." }),
+  publishApi: Type.Optional(PublishApiOptionsSchema),
+  admin: Type.Optional(AdminOptionsSchema),
   title: Type.Optional(Type.String({ description: "Title of the AsyncAPI document (default: the name in the app's package.json, the nearest one above the working directory)." })),
   version: Type.Optional(Type.String({ description: "Version of the AsyncAPI document (default: the app's package.json version)." }))
 }, { additionalProperties: false })
@@ -62,5 +83,11 @@ export type OptionsStatic = Static<typeof OptionsSchema>
 export type SessionStatic = Static<typeof SessionOptionsSchema>
 /** `{ttl, historySize}` after defaults. */
 export type RecoveryStatic = Static<typeof RecoveryOptionsSchema>
+/** `metrics` as an object, after defaults. */
+export type MetricsStatic = Static<typeof MetricsOptionsSchema>
+/** `publishApi` after defaults. */
+export type PublishApiStatic = Static<typeof PublishApiOptionsSchema>
+/** `admin` options. */
+export type AdminStatic = Static<typeof AdminOptionsSchema>
 /** `{rate, capacity}` of a token bucket. */
 export type RateLimitStatic = Static<typeof RateLimitSchema>

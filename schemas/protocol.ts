@@ -198,7 +198,7 @@ export const SystemEvents = {
     payload: Type.Object({
       recovered: Type.Boolean({ description: 'Every room recovered, nothing missing.' }),
       previous_id: Type.Optional(Type.String({ description: 'The id of the connection whose session was taken over.' })),
-      reason: Type.Optional(Type.String({ description: 'Why the resume was refused: unknown_token, user_mismatch, recovery_off, already_resumed.' })),
+      reason: Type.Optional(Type.String({ description: 'Why the resume was refused: unknown_token (unknown, expired or already used), user_mismatch, recovery_off, already_resuming (a resume is running on this connection), unavailable (the backend holding sessions cannot be reached; try again later).' })),
       rooms: Type.Record(Type.String(), Type.Object({
         recovered: Type.Boolean({ description: 'Every missed broadcast of the room was replayed.' }),
         missed: Type.Integer({ minimum: 0, description: 'Broadcasts replayed for the room.' })

@@ -16,6 +16,23 @@ export const PEER_DEFS = {
     env: { BENCH_OUTBOUND_VALIDATION: 'never' },
     what: 'socketspec from dist/ with outboundValidation: \'never\''
   },
+  // issue 14: the same server with metrics: true (prom-client's default registry;
+  // nothing scrapes it during the window), to price the counting (target ≤ 5 % CPU/msg on echo-64).
+  'socketspec-metrics': {
+    server: 'socketspec',
+    wire: 'socketspec',
+    env: { BENCH_METRICS: '1' },
+    what: 'socketspec from dist/ with metrics: true'
+  },
+  // issue 14: @opentelemetry/api importable but no tracer provider registered. The
+  // other socketspec peers run with the package hidden (as when it is not installed),
+  // so this prices the "API present, no SDK" case (target ≈ 0).
+  'socketspec-otelapi': {
+    server: 'socketspec',
+    wire: 'socketspec',
+    env: { BENCH_OTEL_API: '1' },
+    what: 'socketspec from dist/ with @opentelemetry/api installed and no tracer provider'
+  },
   // A baseline build (e.g. a worktree of an earlier commit): only with --base-dist.
   'socketspec-base': {
     server: 'socketspec',
@@ -30,8 +47,12 @@ export const PEER_NAMES = Object.keys(PEER_DEFS)
 /** The peers a plain run alternates (socketspec-base joins them when --base-dist is given). */
 export const DEFAULT_PEERS = ['raw', 'socketio', 'socketspec', 'socketspec-novalidate']
 
-/** The socketspec variants: run in the scenarios that say so (echo-64, echo-1k, bcast-1k). */
-export const VARIANTS = ['socketspec-novalidate', 'socketspec-base']
+/**
+ * The socketspec variants: run in the scenarios that say so (echo-64, echo-1k, bcast-1k).
+ * socketspec-metrics and socketspec-otelapi are not in DEFAULT_PEERS: ask for them with --peer
+ * (issue 14 judges them on echo-64).
+ */
+export const VARIANTS = ['socketspec-novalidate', 'socketspec-metrics', 'socketspec-otelapi', 'socketspec-base']
 
 /**
  * Environment of `peer`'s server: its own, plus which build a socketspec peer

@@ -9,7 +9,13 @@
 //                                           (unset: the plugin's default, 'always')
 //   BENCH_SOCKETSPEC_DIST=DIR               load DIR/lib/index.js instead of this
 //                                           checkout's dist/ (a baseline build)
+//   BENCH_METRICS=1                         metrics: true (issue 14; prom-client's default registry)
+//   BENCH_OTEL_API=1                        leave @opentelemetry/api importable (no tracer provider is
+//                                           registered); otherwise a resolve hook hides it, as when the
+//                                           optional package is not installed. Every run registers the
+//                                           hook, so the variants share its (start-up only) cost.
 import { existsSync } from 'node:fs'
+import { createRequire, register } from 'node:module'
 import { resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import Fastify from 'fastify'
@@ -21,10 +27,30 @@ const distUrl = process.env.BENCH_SOCKETSPEC_DIST
   ? pathToFileURL(resolve(process.env.BENCH_SOCKETSPEC_DIST, 'lib/index.js'))
   : new URL('../../dist/lib/index.js', import.meta.url)
 const outboundValidation = process.env.BENCH_OUTBOUND_VALIDATION || null
+const metrics = process.env.BENCH_METRICS === '1'
+const otelApi = process.env.BENCH_OTEL_API === '1'
+
+/** Resolvable from the build under test (its node_modules), without loading it. */
+function installed (name) {
+  try {
+    createRequire(distUrl).resolve(name)
+    return true
+  } catch {
+    return false
+  }
+}
+
+// @opentelemetry/api is a dev dependency of this checkout: hidden unless BENCH_OTEL_API=1.
+const hidden = JSON.stringify(otelApi ? [] : ['@opentelemetry/api'])
+register('data:text/javascript,' + encodeURIComponent(
+  `const hidden = ${hidden}; export async function resolve (s, c, next) { if (hidden.includes(s)) ` +
+  'throw Object.assign(new Error(s + " is hidden by the benchmark"), { code: "ERR_MODULE_NOT_FOUND" }); return next(s, c) }'))
 
 if (process.env.BENCH_PEER === 'socketspec-base' && !process.env.BENCH_SOCKETSPEC_DIST) unavailable('socketspec-base needs --base-dist DIR')
 else if (!existsSync(fileURLToPath(distUrl))) unavailable(`${fileURLToPath(distUrl)} is missing (run npm run build:ts)`)
 else if (outboundValidation !== null && outboundValidation !== 'always' && outboundValidation !== 'never') unavailable(`BENCH_OUTBOUND_VALIDATION=${outboundValidation}: expected always or never`)
+else if (metrics && !installed('prom-client')) unavailable('BENCH_METRICS=1 needs prom-client installed')
+else if (otelApi && !installed('@opentelemetry/api')) unavailable('BENCH_OTEL_API=1 needs @opentelemetry/api installed')
 else await main()
 
 async function main () {
@@ -61,6 +87,8 @@ async function main () {
   if (cfg.heartbeat > 0) options.session = { heartbeatInterval: cfg.heartbeat }
   // Only when asked: a build from before issue 10 may not know the option.
   if (outboundValidation !== null) options.outboundValidation = outboundValidation
+  // issue 14: a build from before it refuses the option (reported as unavailable below)
+  if (metrics) options.metrics = true
   try {
     await app.register(socketspec, options)
   } catch (err) {

@@ -1,7 +1,10 @@
 import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
-import type { BackendAdapter, BackendContext, BackendStats } from './types.js'
+import type { BackendAdapter, BackendAdmin, BackendContext, BackendStats } from './types.js'
+import { RedisAdmin } from './redis-admin.js'
 import { FST_SOCKETSPEC_INVALID_OPTION } from '../errors.js'
+import type { HistoryLimits } from '../history.js'
+import { RedisHistory, defineHistoryCommands, type HistoryClient, type HistoryHost } from './redis-history.js'
 
 /** Options of `redisBackend()`. */
 export interface RedisBackendOptions {
@@ -72,6 +75,8 @@ interface Space {
   /** This node's registration in Redis may be stale: rewrite it from the local index at the next tick. */
   dirty: boolean
   ticking: boolean
+  /** With session recovery: the namespace's room history and sessions in Redis. */
+  history: RedisHistory | null
 }
 
 // Removes everything node ARGV[2] registered under base ARGV[1]: memberships
@@ -124,6 +129,8 @@ const MAX_TICK_MS = 30_000
 const KIND_ROOM = 114 // 'r'
 const KIND_ALL = 97 // 'a'
 const KIND_CONNECTION = 99 // 'c'
+/** A room broadcast recorded by the history script: delivered by every node, the publisher included. */
+const KIND_RECORDED = 82 // 'R'
 
 /** `#fail` reason of a message dropped because `maxPendingBytes` was reached. */
 const OVER_CAP = Symbol('over maxPendingBytes')
@@ -156,6 +163,16 @@ class RedisBackend implements BackendAdapter {
   #sub: Redis | null = null
   readonly #spaces = new Map<string, Space>()
   readonly #byChannel = new Map<string, Space>()
+  /** Room histories made by `history()`, by namespace (before `start`). */
+  readonly #histories = new Map<string, RedisHistory>()
+  /** What the histories use of this adapter. */
+  readonly #historyHost: HistoryHost = {
+    client: () => this.#cmd !== null && this.#cmd.status === 'ready' ? this.#cmd as unknown as HistoryClient : null,
+    subscribed: () => this.#sub !== null && this.#sub.status === 'ready',
+    space: (namespace) => this.#spaces.get(namespace) ?? null,
+    fail: (op, err) => this.#fail(op, err)
+  }
+
   #log: FastifyBaseLogger | null = null
   #everReady = false
   #lost = false
@@ -216,7 +233,8 @@ class RedisBackend implements BackendAdapter {
       ttlMs: Math.ceil(hbMs * 1.25),
       timer: null,
       dirty: true,
-      ticking: false
+      ticking: false,
+      history: this.#histories.get(ctx.namespace) ?? null
     }
     this.#spaces.set(ctx.namespace, space)
     this.#byChannel.set(space.channel, space)
@@ -327,7 +345,9 @@ class RedisBackend implements BackendAdapter {
     const space = this.#space(namespace, 'exists')
     if (space === null) return false
     try {
-      return await this.#cmd!.exists(space.base + 'room:' + room) === 1
+      if (await this.#cmd!.exists(space.base + 'room:' + room) === 1) return true
+      // a room held by a dropped session exists (SPEC §12)
+      return space.history !== null && await space.history.holdsRemote(room)
     } catch (err) {
       this.#fail('exists', err)
       return false
@@ -338,7 +358,8 @@ class RedisBackend implements BackendAdapter {
     const space = this.#space(namespace, 'rooms')
     if (space === null) return []
     try {
-      return await this.#cmd!.smembers(space.roomsKey)
+      const rooms = await this.#cmd!.smembers(space.roomsKey)
+      return space.history === null ? rooms : [...new Set([...rooms, ...await space.history.heldRooms()])]
     } catch (err) {
       this.#fail('rooms', err)
       return []
@@ -378,7 +399,30 @@ class RedisBackend implements BackendAdapter {
   }
 
   stats (): BackendStats {
-    return { ...this.#stats, pendingBytes: this.#pendingBytes, connected: this.#cmd?.status === 'ready' && this.#sub?.status === 'ready' ? 1 : 0 }
+    const stats: BackendStats = { ...this.#stats, pendingBytes: this.#pendingBytes, connected: this.#cmd?.status === 'ready' && this.#sub?.status === 'ready' ? 1 : 0 }
+    if (this.#histories.size > 0) {
+      stats.recorded = stats.unrecorded = stats.epochResets = 0
+      for (const h of this.#histories.values()) {
+        stats.recorded += h.stats.recorded
+        stats.unrecorded += h.stats.unrecorded
+        stats.epochResets += h.stats.epochResets
+      }
+    }
+    return stats
+  }
+
+  /**
+   * Session recovery's room history for `namespace` (SPEC §12), kept in Redis:
+   * offsets, epochs and the last `historySize` broadcasts of each room, and the
+   * sessions of dropped connections, shared by every node.
+   */
+  history (namespace: string, limits: HistoryLimits): RedisHistory {
+    let history = this.#histories.get(namespace)
+    if (history === undefined) {
+      history = new RedisHistory(this.#historyHost, namespace, limits)
+      this.#histories.set(namespace, history)
+    }
+    return history
   }
 
   /** One heartbeat of a namespace: refresh liveness, re-register if needed, purge dead nodes. */
@@ -422,6 +466,8 @@ class RedisBackend implements BackendAdapter {
       .sadd(space.nodesKey, space.nodeId)
     const conns = [...space.ctx.localConnections()]
     if (conns.length > 0) multi.sadd(space.nodeConnsKey, ...conns)
+    // the namespace's recovery settings, for other writers of its history (an emitter)
+    if (space.history !== null) multi.hset(space.base + 'recovery', 'ttl', space.history.limits.ttl, 'historySize', space.history.limits.historySize)
     for (const [room, ids] of space.ctx.localMemberships()) {
       const list = [...ids]
       if (list.length === 0) continue
@@ -478,9 +524,21 @@ class RedisBackend implements BackendAdapter {
     try {
       const nl = message.indexOf('\n', 1)
       if (nl === -1) return
+      const kind = message.charCodeAt(0)
+      if (kind === KIND_RECORDED) {
+        // 'R' node '\n' room length '\n' room except '\n' offset '\n' epoch '\n' frame: every node delivers it, this one included
+        const nl2 = message.indexOf('\n', nl + 1)
+        const roomEnd = nl2 + 1 + Number(message.slice(nl + 1, nl2))
+        const nl3 = message.indexOf('\n', roomEnd)
+        const nl4 = message.indexOf('\n', nl3 + 1)
+        const nl5 = message.indexOf('\n', nl4 + 1)
+        const exceptCsv = message.slice(roomEnd, nl3)
+        if (!(nl === space.nodeId.length + 1 && message.startsWith(space.nodeId, 1))) this.#stats.received++
+        space.ctx.deliverRoom(message.slice(nl2 + 1, roomEnd), message.slice(nl5 + 1), exceptCsv === '' ? undefined : exceptCsv.split(','), Number(message.slice(nl3 + 1, nl4)), message.slice(nl4 + 1, nl5))
+        return
+      }
       if (nl === space.nodeId.length + 1 && message.startsWith(space.nodeId, 1)) return
       this.#stats.received++
-      const kind = message.charCodeAt(0)
       if (kind === KIND_ROOM) {
         const nl2 = message.indexOf('\n', nl + 1)
         const roomEnd = nl2 + 1 + Number(message.slice(nl + 1, nl2))
@@ -528,6 +586,7 @@ class RedisBackend implements BackendAdapter {
     cmd.defineCommand('socketspecLeave', { numberOfKeys: 3, lua: LEAVE })
     cmd.defineCommand('socketspecPurge', { numberOfKeys: 0, lua: PURGE })
     cmd.defineCommand('socketspecSweep', { numberOfKeys: 0, lua: SWEEP })
+    defineHistoryCommands(cmd)
 
     cmd.on('error', (err: unknown) => this.#fail('connection', err))
     sub.on('error', (err: unknown) => this.#fail('connection', err))
@@ -544,6 +603,8 @@ class RedisBackend implements BackendAdapter {
         this.#log?.info('redis backend: connection to Redis restored; re-registering this node')
       }
       if (this.#everReady) {
+        // first thing once Redis answers again: rooms with unrecorded broadcasts get a new epoch
+        for (const space of this.#spaces.values()) space.history?.onReconnect()
         for (const space of this.#spaces.values()) {
           space.dirty = true
           void this.tick(space)
@@ -589,6 +650,13 @@ class RedisBackend implements BackendAdapter {
     } else {
       log.warn({ err, op, suppressed }, 'redis backend: Redis operation failed')
     }
+  }
+
+  // ── Admin view (SPEC §14): node snapshots and per-node commands, in lib/backends/redis-admin.ts ──
+  #admin: RedisAdmin | null = null
+  /** Cross-node support of the admin view (BackendAdmin). */
+  get admin (): BackendAdmin {
+    return (this.#admin ??= new RedisAdmin({ keyPrefix: this.#options.keyPrefix, client: () => this.#cmd, fail: (op, err) => this.#fail(op, err) }))
   }
 }
 

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import type { HistoryLimits, SharedHistory } from '../history.js'
 
 /**
  * What the plugin gives a backend at start: where it lives and how to deliver
@@ -13,8 +14,11 @@ export interface BackendContext {
   log: FastifyBaseLogger
   /** Heartbeat interval in seconds; a dead node's members must be purged within 2x this. */
   heartbeatInterval: number
-  /** Deliver a frame to the local members of `room`, skipping connection ids in `except`. Returns the number of deliveries. */
-  deliverRoom (room: string, frame: string, except?: readonly string[]): number
+  /**
+   * Deliver a frame to the local members of `room`, skipping connection ids in `except`. Returns the number of deliveries.
+   * `offset`, `epoch`: a broadcast recorded by the adapter's shared history (see `history`), delivered on every node, the publisher's included.
+   */
+  deliverRoom (room: string, frame: string, except?: readonly string[], offset?: number, epoch?: string): number
   /** Deliver a frame to every local connection of the namespace. */
   deliverAll (frame: string): number
   /** Deliver a frame to one local connection; false when it is not on this node. */
@@ -87,4 +91,37 @@ export interface BackendAdapter {
   publishConnection (namespace: string, connectionId: string, frame: string): Promise<void>
 
   stats (): BackendStats
+
+  /**
+   * Optional: the room history session recovery uses with this adapter (SPEC §12),
+   * shared by every node. Called once per namespace, before `start`. Without it,
+   * `recovery` is refused for this adapter.
+   */
+  history? (namespace: string, limits: HistoryLimits): SharedHistory
+
+  /**
+   * Optional: what the admin view (`admin` option, SPEC §14) needs to show and
+   * act on the connections of the other nodes. Without it the admin view shows
+   * this node only (right for a single-node adapter such as `memory`).
+   */
+  readonly admin?: BackendAdmin
+}
+
+/**
+ * Cross-node support of the admin view. Snapshots and commands are opaque
+ * JSON strings made by the plugin; they never travel on a client's wire.
+ * Like every adapter method these must resolve even when the shared store is
+ * down (count the error, answer with what is known).
+ */
+export interface BackendAdmin {
+  /** Store this node's snapshot, readable by the other nodes for `ttlMs` (the plugin rewrites it every ~2 s). */
+  publishSnapshot (namespace: string, nodeId: string, snapshot: string, ttlMs: number): Promise<void>
+  /** The snapshots of every node whose snapshot has not expired, this node's included. */
+  snapshots (namespace: string): Promise<string[]>
+  /** Receive the commands other nodes send to `nodeId` (until `unlisten`). */
+  listen (namespace: string, nodeId: string, onCommand: (command: string) => void): Promise<void>
+  /** Stop receiving commands and remove this node's snapshot. */
+  unlisten (namespace: string, nodeId: string): Promise<void>
+  /** Send a command to node `nodeId`; resolves true when a listening node received it. */
+  command (namespace: string, nodeId: string, command: string): Promise<boolean>
 }

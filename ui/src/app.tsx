@@ -1,4 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks'
+import { AdminTab, Tabs } from './components/admin.js'
+import { AdminStore, adminAvailable } from './admin-store.js'
 import { Connections } from './components/connections.js'
 import { EventCard } from './components/event-card.js'
 import { FrameLog } from './components/frame-log.js'
@@ -23,6 +25,13 @@ function Docs ({ model }: { model: ApiModel }) {
   const store = useMemo(() => new Store(wsUrlFor(model.address, location)), [model])
   useEffect(() => { document.title = `${model.title} · WebSocket API docs` }, [model])
   useStore(store)
+  // The Admin tab exists when the server's admin routes answer (401 without the admin token).
+  const [adminOn, setAdminOn] = useState(false)
+  const [tab, setTab] = useState<'api' | 'admin'>('api')
+  const admin = useMemo(() => new AdminStore(), [])
+  useEffect(() => { adminAvailable().then(setAdminOn, () => {}) }, [])
+  // styles.css hides the API view (status bar and layout) while the Admin tab is shown
+  useEffect(() => { document.body.dataset.view = tab }, [tab])
   const groups = groupByTag(model.events)
   return (
     <>
@@ -42,6 +51,8 @@ function Docs ({ model }: { model: ApiModel }) {
           {model.rateLimit !== undefined && <span class='muted'>{model.rateLimit.rate} events/s per connection</span>}
         </div>
       </header>
+      {adminOn && <Tabs tab={tab} onTab={setTab} />}
+      {adminOn && <div hidden={tab !== 'admin'}><AdminTab store={admin} model={model} shown={tab === 'admin'} /></div>}
       <StatusBar store={store} />
       <div class='layout'>
         <main class='events' aria-label='Events'>
