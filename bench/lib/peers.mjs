@@ -33,6 +33,14 @@ export const PEER_DEFS = {
     env: { BENCH_OTEL_API: '1' },
     what: 'socketspec from dist/ with @opentelemetry/api installed and no tracer provider'
   },
+  // issue 13: the same server with recovery: true (every room broadcast numbered and kept in history;
+  // on redisBackend recorded by one Lua script and delivered from the subscription).
+  'socketspec-recovery': {
+    server: 'socketspec',
+    wire: 'socketspec',
+    env: { BENCH_RECOVERY: '1' },
+    what: 'socketspec from dist/ with recovery: true'
+  },
   // A baseline build (e.g. a worktree of an earlier commit): only with --base-dist.
   'socketspec-base': {
     server: 'socketspec',

@@ -32,8 +32,16 @@ export function summarize (runs, scenarios) {
         continue
       }
       s.status = 'ok'
-      for (const key of ['rate', 'offeredRate', 'cpuUsPerOp', 'serverCpuPct', 'clientCpuPct', 'clientCpuUsPerOp', 'clientUserUsPerOp', 'clientSystemUsPerOp', 'p50', 'p99', 'allP99', 'rssMB', 'otherCpuPct', 'stealPct', 'serverLoopDelayP99Ms', 'serverLoopDelayMaxMs', 'clientLoopDelayP99Ms', 'clientLoopDelayMaxMs', 'perConnKB', 'heapPerConnKB', 'connectRate', 'connectS', 'steadyCpuPct', 'connections']) {
+      for (const key of ['rate', 'offeredRate', 'cpuUsPerOp', 'serverCpuPct', 'clientCpuPct', 'clientCpuUsPerOp', 'clientUserUsPerOp', 'clientSystemUsPerOp', 'p50', 'p99', 'allP99', 'rssMB', 'otherCpuPct', 'stealPct', 'serverLoopDelayP99Ms', 'serverLoopDelayMaxMs', 'clientLoopDelayP99Ms', 'clientLoopDelayMaxMs', 'perConnKB', 'heapPerConnKB', 'connectRate', 'connectS', 'steadyCpuPct', 'connections', 'receivedTotal', 'foreignTotal']) {
         s[key] = median(ok.map((r) => r[key]))
+      }
+      // issue 14, redis-sharded: per node, medians over the rounds
+      if (ok[0].perNode !== undefined) {
+        s.perNode = ok[0].perNode.map((n, i) => ({
+          received: median(ok.map((r) => r.perNode[i]?.received)),
+          foreign: median(ok.map((r) => r.perNode[i]?.foreign)),
+          counted: n.counted
+        }))
       }
       s.spread = spread(ok.map((r) => r[primary(sc.kind)]))
       const flags = new Map()
@@ -52,6 +60,18 @@ export function summarize (runs, scenarios) {
 
 function table (sc, rows) {
   const lines = [`### ${sc.id}: ${sc.title}`, '']
+  if (sc.kind === 'sharded') {
+    // issue 14: CPU of all the nodes together (not Redis's) per delivery; Redis messages per node over the window
+    lines.push('| peer | deliveries/s | server CPU µs / delivery (all nodes) | server CPU % (all nodes) | received from Redis, per node | for rooms the node does not serve, per node | delivery p99 ms | notes |', '|---|---:|---:|---:|---:|---:|---:|---|')
+    for (const s of rows) {
+      if (s.status !== 'ok') { lines.push(`| ${s.peer} | ${s.status === 'unavailable' ? 'not available' : 'failed'}: ${s.reason} | | | | | | |`); continue }
+      const per = (key) => (s.perNode ?? []).map((n) => fmt(n[key])).join(' / ')
+      const how = (s.perNode ?? []).some((n) => !n.counted) ? ' (derived: received − own rooms\' broadcasts)' : ' (counted by the node)'
+      lines.push(`| ${s.peer} | ${fmt(s.rate)}${pct(s.spread)} | ${fmt(s.cpuUsPerOp, 2)} | ${fmt(s.serverCpuPct)} | ${per('received')} | ${per('foreign')}${how} | ${ms(s.p99)} | ${s.flags.join('; ')} |`)
+    }
+    lines.push('')
+    return lines.join('\n')
+  }
   if (sc.kind === 'idle') {
     lines.push('| peer | connections | RSS KB / connection | heap KB / connection | RSS MB loaded | connects/s | time to accept all, s | steady-state server CPU % | notes |', '|---|---:|---:|---:|---:|---:|---:|---:|---|')
     for (const s of rows) {
@@ -120,6 +140,12 @@ export function comparisons (summary) {
   const single = e('redis-single', 'socketspec')?.p99
   const redis = cross === undefined || single === undefined ? null : cross - single
   targets.push({ target: 'Redis: cross-node p99 within +5 ms of a single node', value: redis, shown: redis === null ? '–' : `${redis >= 0 ? '+' : ''}${ms(redis)} ms`, verdict: verdict(redis, redis <= 5) })
+  // issue 13: the same with recovery on across the two nodes (recorded by Lua, delivered from the subscription)
+  const crossRec = e('redis-cross', 'socketspec-recovery')?.p99
+  if (crossRec !== undefined) {
+    const d = single === undefined ? null : crossRec - single
+    targets.push({ target: 'Redis with recovery on: cross-node p99 within +5 ms of a single node (issue 13)', value: d, shown: d === null ? '–' : `${d >= 0 ? '+' : ''}${ms(d)} ms`, verdict: verdict(d, d <= 5) })
+  }
   return { ratios, targets }
 }
 
@@ -205,5 +231,24 @@ export function markdown (summary, scenarios, { header = [], runs = [] } = {}) {
     parts.push('')
   }
   parts.push(...issue12Markdown(summary, runs))
+  parts.push(...issue14Sharded(summary, runs))
   return parts.join('\n')
+}
+
+/** Issue 14: sharded delivery against the single-channel design (socketspec-base), redis-sharded. */
+export function issue14Sharded (summary, runs = []) {
+  const ss = get(summary, 'redis-sharded', 'socketspec')
+  const base = get(summary, 'redis-sharded', 'socketspec-base')
+  if (!ss) return []
+  const cpu = ratio(ss.cpuUsPerOp, base?.cpuUsPerOp)
+  const cpuPaired = paired(runs, 'redis-sharded', 'socketspec', 'socketspec-base')
+  const verdict = (value, ok) => (value === null || value === undefined ? 'n/a' : ok ? 'met' : 'NOT met')
+  const foreign = ss.foreignTotal ?? null
+  return [
+    '### Issue 14: sharded delivery (redis-sharded)', '',
+    '| target | measured | verdict |', '|---|---:|---|',
+    `| messages received for rooms a node does not serve: 0 (all nodes, over the window) | ${fmt(foreign)}${base?.foreignTotal !== undefined ? ` (single channel: ${fmt(base.foreignTotal)})` : ''} | ${verdict(foreign, foreign === 0)} |`,
+    `| total server CPU per delivery vs the single-channel design (socketspec ÷ socketspec-base) | ${cpu === null ? '–' : `${fmt(cpu, 3)} ×`}${cpuPaired === null ? '' : `, per round ${pairedCell(cpuPaired, 3)}`} | ${verdict(cpu, cpu < 1)} |`,
+    ''
+  ]
 }

@@ -152,7 +152,8 @@ export const SCENARIOS = [
     title: 'Baseline for Redis: one node (in-memory backend), 100 members, 200 broadcasts/s (open loop), latency per delivery',
     kind: 'latency',
     unit: 'deliveries/s',
-    peers: ['raw', 'socketspec'],
+    // issue 13: socketspec-recovery, the same with recovery on (offsets, history), on one node and across two
+    peers: ['raw', 'socketspec', 'socketspec-recovery'],
     requires: ['rooms'],
     job: ({ ports, t }) => ({
       workload: 'broadcast',
@@ -164,13 +165,30 @@ export const SCENARIOS = [
     title: 'Two nodes over Redis: sender on node A, 100 members on node B, 200 broadcasts/s (open loop), latency per delivery',
     kind: 'latency',
     unit: 'deliveries/s',
-    peers: ['raw', 'socketio', 'socketspec'],
+    peers: ['raw', 'socketio', 'socketspec', 'socketspec-recovery'],
     requires: ['rooms', 'redis'],
     nodes: 2,
     redis: true,
     job: ({ ports, t }) => ({
       workload: 'broadcast',
       params: { ports: [ports[1]], senderPort: ports[0], members: 100, mode: 'open', rate: 200, warmupMs: t.warmupMs, windowMs: t.windowMs }
+    })
+  },
+  {
+    // issue 14: sharded delivery. Each node's members are in its own rooms only; every broadcast is sent through
+    // another node, so it crosses Redis. With sharded delivery a node receives only its rooms' traffic; with the
+    // single-channel design (socketspec-base, --base-dist = a build before it) every node receives every broadcast.
+    id: 'redis-sharded',
+    title: 'Four nodes on one Redis, disjoint rooms (4 rooms × 5 members per node), 1,000 broadcasts/s (open loop) spread over the 16 rooms, each sent through another node: foreign-room messages per node, total server CPU per delivery',
+    kind: 'sharded',
+    unit: 'deliveries/s',
+    peers: ['socketspec', 'socketspec-base'],
+    requires: ['rooms', 'redis'],
+    nodes: 4,
+    redis: true,
+    job: ({ ports, t }) => ({
+      workload: 'sharded',
+      params: { ports, roomsPerNode: 4, membersPerRoom: 5, rate: 1000, dataBytes: 64, warmupMs: t.warmupMs, windowMs: t.windowMs }
     })
   },
   sdk('sdk-1', 'Client SDK: client.request() vs socket.io-client emitWithAck, 1 request in flight (`add`, {a, b} → {sum})', 1),

@@ -85,6 +85,8 @@ async function main () {
   if (cfg.auth) options.auth = ss.jwtAuth({ secret: cfg.jwtSecret, algorithm: 'HS256' })
   if (cfg.redisUrl) options.backend = ss.redisBackend({ url: cfg.redisUrl })
   if (cfg.heartbeat > 0) options.session = { heartbeatInterval: cfg.heartbeat }
+  // issue 13: recovery on (a build from before it refuses the option: reported as unavailable below)
+  if (process.env.BENCH_RECOVERY === '1') options.recovery = true
   // Only when asked: a build from before issue 10 may not know the option.
   if (outboundValidation !== null) options.outboundValidation = outboundValidation
   // issue 14: a build from before it refuses the option (reported as unavailable below)
@@ -142,6 +144,8 @@ async function main () {
       // issue 12: the build has the client SDK's Node entry (bench/load/sdk.mjs loads it from the same dist/).
       sdk: existsSync(fileURLToPath(new URL('client/index.js', distUrl)))
     },
-    close: () => app.close()
+    close: () => app.close(),
+    // issue 14: the backend's counters over the window (received, published; foreign with sharded delivery)
+    stats: cfg.redisUrl && typeof socket.backendStats === 'function' ? () => socket.backendStats() : undefined
   })
 }
