@@ -307,8 +307,10 @@ function metrics (sc, r, base, load) {
   // Time the hypervisor gave our vCPUs to someone else: it goes with more CPU per message (cold caches).
   if (load !== null && load.stealPct > 5) flags.push('steal')
   // The generator's own event-loop stalls are added to every latency it records.
-  if (['open', 'latency'].includes(sc.kind) && r.clientLoopDelayP99Ms > 5) flags.push('generator stalls')
+  if (['open', 'latency', 'sharded'].includes(sc.kind) && r.clientLoopDelayP99Ms > 5) flags.push('generator stalls')
+  if (sc.kind === 'sharded' && r.lost > 0) flags.push(`undelivered broadcasts ${r.lost}`)
   return {
+    ...(sc.kind === 'sharded' ? shardedMetrics(r, reports) : {}),
     otherCpuPct: otherPct,
     stealPct: load?.stealPct ?? null,
     rate: r.rate,
@@ -331,6 +333,24 @@ function metrics (sc, r, base, load) {
     flags,
     latency: r.latency
   }
+}
+
+/**
+ * Issue 14, redis-sharded: per node, the messages it received from Redis over the window and how many were
+ * for rooms it does not serve: the backend's own `foreign` counter when it has one (sharded delivery), else
+ * what it received beyond the broadcasts to its own rooms sent through other nodes (the single-channel design).
+ */
+function shardedMetrics (r, reports) {
+  const expected = r.expectedPerNode ?? []
+  const perNode = reports.map((s, i) => {
+    const b = s.backend ?? null
+    const received = typeof b?.received === 'number' ? b.received : null
+    const counted = typeof b?.foreign === 'number'
+    const foreign = counted ? b.foreign : received === null || expected[i] === undefined ? null : Math.max(0, received - expected[i])
+    return { received, foreign, counted, ownRoomsViaOthers: expected[i] ?? null }
+  })
+  const sum = (key) => perNode.some((n) => n[key] === null) ? null : perNode.reduce((n, x) => n + x[key], 0)
+  return { perNode, receivedTotal: sum('received'), foreignTotal: sum('foreign') }
 }
 
 /** Progress line of an issue-12 client SDK run: the client's CPU per request first. */
@@ -386,7 +406,9 @@ async function main () {
             ? `${row.perConnKB.toFixed(2)} KB/conn`
             : sc.kind === 'sdk'
               ? sdkProgress(sc, row)
-              : `${Math.round(row.rate)} ${sc.unit}, cpu ${row.serverCpuPct.toFixed(0)} %, p99 ${row.p99?.toFixed(2)} ms${row.flags.length ? ` [${row.flags.join('; ')}]` : ''}`
+              : `${Math.round(row.rate)} ${sc.unit}, cpu ${row.serverCpuPct.toFixed(0)} %, p99 ${row.p99?.toFixed(2)} ms` +
+                (sc.kind === 'sharded' ? `, ${row.cpuUsPerOp?.toFixed(2)} µs/delivery, received per node ${row.perNode.map((n) => n.received ?? '–').join('/')}, foreign ${row.perNode.map((n) => n.foreign ?? '–').join('/')}` : '') +
+                `${row.flags.length ? ` [${row.flags.join('; ')}]` : ''}`
         console.error(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${sc.id} round ${round + 1}/${t.rounds} ${peer}: ${what}`)
       }
     }

@@ -37,6 +37,13 @@ export interface ConformanceFactory {
   multiNode?: boolean
   /** Milliseconds cross-node state (membership, presence, delivery) may take to show on another node. Default 3000. */
   settleMs?: number
+  /**
+   * True (the default) for an adapter with sharded delivery (SPEC §13): a node
+   * receives a room's frames only while it has a member in the room, and from
+   * the moment `join` resolves. False for an adapter that hands every room frame
+   * to every node (the plugin then finds no local member): those tests are left out.
+   */
+  sharded?: boolean
 }
 
 /** A node under test: the adapter and what its context was asked to deliver. */
@@ -305,6 +312,47 @@ export function backendConformance (t: ConformanceTest, factory: ConformanceFact
     const seen = b.delivered.filter((d) => d.kind === 'room').map((d) => JSON.parse(d.frame).payload.i as number)
     t.same(seen, Array.from({ length: n }, (_, i) => i), `${n} frames, each once, in order`)
   })
+
+  if (factory.sharded !== false) {
+    t.test('sharded: a node receives a room\'s frames only while it has a member there, from the moment join resolves', async (t) => {
+      const namespace = ns()
+      const a = await startNode(t, factory, namespace)
+      const b = await startNode(t, factory, namespace)
+      const c = await startNode(t, factory, namespace)
+      const room = (d: Delivery, name: string): boolean => d.kind === 'room' && d.room === name
+      await b.adapter.addConnection(namespace, 'b1')
+      await b.adapter.join(namespace, 'served-by-b', 'b1')
+      await c.adapter.addConnection(namespace, 'c1')
+      await c.adapter.join(namespace, 'served-by-c', 'c1')
+
+      await a.adapter.publishRoom(namespace, 'served-by-b', '{"event":"sharded","payload":{"n":1}}')
+      await a.adapter.publishRoom(namespace, 'served-by-c', '{"event":"sharded","payload":{"n":2}}')
+      await b.next((d) => room(d, 'served-by-b'), settle)
+      await c.next((d) => room(d, 'served-by-c'), settle)
+      // a namespace frame published after them: once a node has it, the room frames before it have come too
+      const marker = (n: number): string => `{"event":"sharded_marker","payload":{"n":${n}}}`
+      const markerSeen = async (node: Node, n: number): Promise<void> => { await node.next((d) => d.kind === 'all' && d.frame === marker(n), settle) }
+      await a.adapter.publishAll(namespace, marker(1))
+      await Promise.all([markerSeen(b, 1), markerSeen(c, 1)])
+      t.same(b.delivered.filter((d) => room(d, 'served-by-c')), [], 'a node with no member in a room is never handed its frames')
+      t.same(c.delivered.filter((d) => room(d, 'served-by-b')), [], 'nor is the other one')
+      t.same(a.delivered.filter((d) => d.kind === 'room'), [], 'a node with no member anywhere gets no room frame at all')
+
+      await b.adapter.leave(namespace, 'served-by-b', 'b1')
+      await a.adapter.publishRoom(namespace, 'served-by-b', '{"event":"sharded","payload":{"n":3}}')
+      await a.adapter.publishAll(namespace, marker(2))
+      await markerSeen(b, 2)
+      t.same(b.delivered.filter((d) => room(d, 'served-by-b') && d.frame.includes('"n":3')), [], 'after the last local leave, the room\'s frames stop')
+
+      // no gap: a frame published as soon as the first local join resolves reaches the node
+      await c.adapter.join(namespace, 'served-by-b', 'c1')
+      await a.adapter.publishRoom(namespace, 'served-by-b', '{"event":"sharded","payload":{"n":4}}')
+      t.ok(await c.next((d) => room(d, 'served-by-b') && d.frame.includes('"n":4'), settle), 'a frame published right after join resolves is delivered')
+      await b.adapter.join(namespace, 'served-by-b', 'b1')
+      await a.adapter.publishRoom(namespace, 'served-by-b', '{"event":"sharded","payload":{"n":5}}')
+      t.ok(await b.next((d) => room(d, 'served-by-b') && d.frame.includes('"n":5'), settle), 'and after joining again')
+    })
+  }
 
   t.test('cross-node: stop removes the node from the cluster at once', async (t) => {
     const namespace = ns()

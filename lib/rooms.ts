@@ -212,17 +212,23 @@ export class RoomManager<M extends RoomMember = RoomMember> {
     }
     set.add(member)
     const recovery = this.#recovery
-    if (recovery !== null) {
-      const history = recovery.history
-      if (!history.shared) recovery.joined(member, room, history.position(room))
-      else if (!recovery.resuming(member)) await this.#announceShared(member, room, history, recovery)
+    if (recovery !== null && recovery.history.shared && !recovery.resuming(member)) {
+      // the backend join (a sharded backend subscribes to the room) comes before the position read
+      await this.#announceShared(member, room, recovery.history, recovery)
+    } else {
+      if (recovery !== null && !recovery.history.shared) recovery.joined(member, room, recovery.history.position(room))
+      await this.#backendJoin(member, room)
     }
+    await this.#runHooks(this.#joinHooks, member, room, 'onRoomJoin')
+  }
+
+  /** Tell the backend of a local join (a sharded backend resolves once this node receives the room's frames). */
+  async #backendJoin (member: M, room: string): Promise<void> {
     try {
       await this.backend.join(this.namespace, room, member.id)
     } catch (err) {
       this.#backendFailed('join', err)
     }
-    await this.#runHooks(this.#joinHooks, member, room, 'onRoomJoin')
   }
 
   /** Remove `member` from `room`; a no-op when it is not a member. */
@@ -406,10 +412,12 @@ export class RoomManager<M extends RoomMember = RoomMember> {
   }
 
   /**
-   * A join with a shared history: the member is already in the room's local set
-   * (it receives the room's frames from now on), so the position read next is
-   * at or after its first frame. Frames that arrive meanwhile are held, then
-   * `__joined__ {offset}` goes out, then the held frames after that offset.
+   * A join with a shared history: the member is already in the room's local set,
+   * and the backend join resolves once this node receives the room's frames
+   * (a sharded backend subscribes to the room's channel on its first local
+   * member), so the position read next is at or after its first frame. Frames
+   * that arrive meanwhile are held, then `__joined__ {offset}` goes out, then
+   * the held frames after that offset.
    */
   async #announceShared (member: M, room: string, history: SharedHistory, recovery: RoomRecovery<M>): Promise<void> {
     let waiting = this.#joining.get(room)
@@ -421,6 +429,7 @@ export class RoomManager<M extends RoomMember = RoomMember> {
     waiting.set(member, held)
     let position: RoomPosition
     try {
+      await this.#backendJoin(member, room)
       position = await history.position(room)
     } finally {
       if (waiting.get(member) === held) waiting.delete(member)

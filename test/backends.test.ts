@@ -320,6 +320,9 @@ t.test('redis backend', async (t) => {
     const ctx = context('/', { heartbeatInterval: 60 }) // no heartbeat tick repairs the keys during the test
     await sender.start(ctx)
     t.teardown(() => sender.stop('/'))
+    // sharded delivery: the receiver gets a room's frames while it has a member there, and its connections' frames
+    await receiver.join('/', 'room', 'r1')
+    await receiver.addConnection('/', 'c9')
 
     // A key of the wrong type makes every room command fail with WRONGTYPE.
     await admin.set(`${keyPrefix}/:room:broken`, 'not a set')

@@ -4,9 +4,10 @@ import { broadcast } from './broadcast.mjs'
 import { idle, storm } from './connections.mjs'
 import { closedLoop, openLoop } from './echo.mjs'
 import { sdkLoop } from './sdk.mjs'
+import { sharded } from './sharded.mjs'
 import { makeTokens } from '../lib/tokens.mjs'
 
-const workloads = { closedLoop, openLoop, broadcast, idle, storm, sdkLoop }
+const workloads = { closedLoop, openLoop, broadcast, idle, storm, sdkLoop, sharded }
 
 let nextId = 0
 const waiting = new Map()

@@ -5,6 +5,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 
 let mark = null
 let closer = null
+// issue 14: the backend's counters (socketspec: backendStats()), reported as a difference over the window
+let backendStats = null
+let statsMark = null
 // How long the server's event loop was blocked (GC, long ticks): explains latency tails.
 const loopDelay = monitorEventLoopDelay({ resolution: 1 })
 
@@ -27,6 +30,7 @@ const commands = {
     loopDelay.enable()
     loopDelay.reset()
     mark = cpuNow()
+    statsMark = backendStats === null ? null : backendStats()
     return { ok: true }
   },
   report () {
@@ -42,7 +46,8 @@ const commands = {
       loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
       loopDelayMaxMs: loopDelay.max / 1e6,
       rss: process.memoryUsage.rss(),
-      maxRssKb: process.resourceUsage().maxRSS
+      maxRssKb: process.resourceUsage().maxRSS,
+      backend: statsDelta(statsMark, backendStats === null ? null : backendStats())
     }
   },
   memory,
@@ -62,9 +67,21 @@ async function shutdown () {
   }
 }
 
-/** Announce readiness (stdout `READY <port>` and IPC), then serve harness commands. */
-export function ready ({ port, peer, features = {}, close }) {
+/** Counters that grew between `a` and `b` (numeric keys of b), or null. */
+function statsDelta (a, b) {
+  if (a === null || b === null || typeof b !== 'object') return null
+  const out = {}
+  for (const [key, value] of Object.entries(b)) if (typeof value === 'number') out[key] = value - (typeof a[key] === 'number' ? a[key] : 0)
+  return out
+}
+
+/**
+ * Announce readiness (stdout `READY <port>` and IPC), then serve harness commands.
+ * `stats`: the server's backend counters (e.g. `{received, published, foreign}`), reported per window.
+ */
+export function ready ({ port, peer, features = {}, close, stats }) {
   closer = close ?? null
+  backendStats = typeof stats === 'function' ? stats : null
   process.stdout.write(`READY ${port}\n`)
   if (typeof process.send !== 'function') return
   process.on('message', async (msg) => {

@@ -4,22 +4,28 @@ import type { BackendContext } from './types.js'
 import { positionedFrame, type HistoryLimits, type ResumableSession, type RoomPosition, type SharedHistory } from '../history.js'
 
 /**
- * Key of one room's recovery state under a namespace's base. Every key of a
- * room goes through here, with the room inside `{…}`, so that Redis Cluster
- * keeps a room's keys in one slot (hash tag).
+ * Key (or channel: `'bus'`) of one room under a namespace's base. Every key of
+ * a room goes through here, with the room inside `{…}`, so that Redis Cluster
+ * keeps a room's keys in one slot (hash tag) and can publish its traffic in
+ * that slot (sharded pub/sub).
  */
-export function roomKey (base: string, room: string, kind: 'offs' | 'hist' | 'held'): string {
+export function roomKey (base: string, room: string, kind: 'offs' | 'hist' | 'held' | 'bus'): string {
   return `${base}{room:${room}}:${kind}`
+}
+
+/** Head of a room message published on the room's channel: `r`/`R`, publisher, room length, room, except list, '\n' (the frame, or offset, epoch and frame, follow). */
+export function roomHead (kind: 'r' | 'R', nodeId: string, room: string, exceptCsv = ''): string {
+  return kind + nodeId + '\n' + room.length + '\n' + room + exceptCsv + '\n'
 }
 
 /** What the history needs from the Redis backend that owns it. */
 export interface HistoryHost {
   /** The command connection when Redis is usable now, else null. */
   client (): HistoryClient | null
-  /** True while the subscriber is subscribed (this node receives its own publications). */
-  subscribed (): boolean
-  /** The namespace's base, channel, node id and context once it started, else null. */
-  space (namespace: string): { base: string, channel: string, nodeId: string, ctx: BackendContext } | null
+  /** True while this node's subscription to the room's channel is confirmed (it receives its own publications to the room). */
+  subscribed (namespace: string, room: string): boolean
+  /** The namespace's base, node id and context once it started, else null. */
+  space (namespace: string): { base: string, nodeId: string, ctx: BackendContext } | null
   /** Count and (rate-limited) log a failure. */
   fail (op: string, err: unknown): void
 }
@@ -33,6 +39,11 @@ export interface HistoryClient extends Redis {
   socketspecSave (...args: Array<string | number>): Promise<number>
 }
 
+/** A publish-only connection (an emitter's) with its room script (see `defineEmitterCommands`). */
+export interface EmitterClient extends Redis {
+  socketspecEmitRoom (offs: string, hist: string, recovery: string, channel: string, recordedHead: string, plainHead: string, frame: string, roomJson: string, epoch: string): Promise<[number, string]>
+}
+
 // A new epoch (ARGV epoch) when the room has none (never used, expired, evicted, Redis restarted empty) or when asked (reset).
 const ENSURE = `
 local function ensure(offs, hist, epoch, reset)
@@ -43,18 +54,37 @@ local function ensure(offs, hist, epoch, reset)
   return epoch
 end
 `
-// KEYS offs, hist; ARGV channel, message head, frame, room as JSON, historySize, ttl ms, new epoch, reset ('1').
 // Offset, history, expiry and publication in one step: the frame carries its position at the top level.
-const RECORD = ENSURE + `
-local epoch = ensure(KEYS[1], KEYS[2], ARGV[7], ARGV[8] == '1')
-local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
-local frame = string.sub(ARGV[3], 1, -2) .. ',"room":' .. ARGV[4] .. ',"offset":' .. offset .. ',"epoch":"' .. epoch .. '"}'
-redis.call('RPUSH', KEYS[2], frame)
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
-redis.call('PEXPIRE', KEYS[2], ARGV[6])
-redis.call('PUBLISH', ARGV[1], ARGV[2] .. offset .. '\\n' .. epoch .. '\\n' .. frame)
-return {offset, epoch}
+const RECORD_FN = ENSURE + `
+local function record(offs, hist, channel, head, frame, roomJson, historySize, ttlMs, newEpoch, reset)
+  local epoch = ensure(offs, hist, newEpoch, reset)
+  local offset = redis.call('HINCRBY', offs, 'offset', 1)
+  local positioned = string.sub(frame, 1, -2) .. ',"room":' .. roomJson .. ',"offset":' .. offset .. ',"epoch":"' .. epoch .. '"}'
+  redis.call('RPUSH', hist, positioned)
+  redis.call('LTRIM', hist, -historySize, -1)
+  redis.call('PEXPIRE', offs, ttlMs)
+  redis.call('PEXPIRE', hist, ttlMs)
+  redis.call('PUBLISH', channel, head .. offset .. '\\n' .. epoch .. '\\n' .. positioned)
+  return {offset, epoch}
+end
+`
+// KEYS offs, hist; ARGV channel, message head, frame, room as JSON, historySize, ttl ms, new epoch, reset ('1').
+const RECORD = RECORD_FN + `
+return record(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[8] == '1')
+`
+// An emitter's room broadcast (socketspec/emitter). KEYS offs, hist, the namespace's recovery settings (a hash
+// the nodes write at start); ARGV channel, recorded head, plain head, frame, room as JSON, new epoch.
+// With recovery settings: recorded like a node's broadcast (same record()); without: published as is.
+// Read at every broadcast, inside the script: an emitter started before the nodes records once they wrote them.
+const EMIT_ROOM = RECORD_FN + `
+local s = redis.call('HMGET', KEYS[3], 'ttl', 'historySize')
+local ttl = tonumber(s[1])
+local size = tonumber(s[2])
+if not ttl or not size or size < 1 then
+  redis.call('PUBLISH', ARGV[1], ARGV[3] .. ARGV[4])
+  return {0, ''}
+end
+return record(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[4], ARGV[5], size, math.ceil(ttl * 1000), ARGV[6], false)
 `
 // KEYS offs, hist; ARGV new epoch, ttl ms. A join is activity: the history lives ttl from now.
 const POSITION = ENSURE + `
@@ -116,6 +146,23 @@ export function defineHistoryCommands (cmd: Redis): void {
   cmd.defineCommand('socketspecReset', { numberOfKeys: 2, lua: RESET })
   // one key triple per room: the number of keys is given per call
   cmd.defineCommand('socketspecSave', { lua: SAVE })
+}
+
+/** Register the emitter's room script on its connection (EVALSHA, reloaded after a Redis restart). */
+export function defineEmitterCommands (cmd: Redis): void {
+  cmd.defineCommand('socketspecEmitRoom', { numberOfKeys: 3, lua: EMIT_ROOM })
+}
+
+/**
+ * Publish an emitter's room broadcast in one round trip: recorded with an
+ * offset (and delivered by every node from the publication) when the
+ * namespace's recovery settings are in Redis, published as is otherwise.
+ * Resolves with the offset given (0: not recorded).
+ */
+export async function emitRoom (cmd: EmitterClient, base: string, nodeId: string, room: string, frame: string): Promise<number> {
+  const [offset] = await cmd.socketspecEmitRoom(roomKey(base, room, 'offs'), roomKey(base, room, 'hist'), base + 'recovery', roomKey(base, room, 'bus'),
+    roomHead('R', nodeId, room), roomHead('r', nodeId, room), frame, JSON.stringify(room), nextEpoch())
+  return offset
 }
 
 /** Epochs made by this process: a random prefix and a counter (cheaper than random bytes per broadcast, never reused). */
@@ -186,14 +233,15 @@ export class RedisHistory implements SharedHistory {
     if (cmd === null) return this.#deliverUnrecorded(space.ctx, room, frame, except)
     const reset = this.#gaps.has(room)
     const exceptCsv = except === undefined || except.length === 0 ? '' : except.join(',')
-    const head = 'R' + space.nodeId + '\n' + room.length + '\n' + room + exceptCsv + '\n'
     try {
-      const [offset, epoch] = await cmd.socketspecRecord(roomKey(space.base, room, 'offs'), roomKey(space.base, room, 'hist'), space.channel, head, frame,
-        JSON.stringify(room), this.#limits.historySize, this.#ttlMs, nextEpoch(), reset ? '1' : '0')
+      const [offset, epoch] = await cmd.socketspecRecord(roomKey(space.base, room, 'offs'), roomKey(space.base, room, 'hist'), roomKey(space.base, room, 'bus'),
+        roomHead('R', space.nodeId, room, exceptCsv), frame, JSON.stringify(room), this.#limits.historySize, this.#ttlMs, nextEpoch(), reset ? '1' : '0')
       this.stats.recorded++
       if (reset) this.#closeGap(room)
-      // Without the subscription this node would not see its own broadcast.
-      if (!this.#host.subscribed()) space.ctx.deliverRoom(room, positionedFrame(frame, room, offset, epoch), except, offset, epoch)
+      // Without a confirmed subscription to the room this node may not see its own broadcast: its members get it now.
+      // (A copy that still comes from a subscription being confirmed is at or before the position a joining member
+      // is given, so it is dropped: held frames and floors, lib/rooms.ts.)
+      if (!this.#host.subscribed(this.#namespace, room)) space.ctx.deliverRoom(room, positionedFrame(frame, room, offset, epoch), except, offset, epoch)
     } catch (err) {
       this.#host.fail('record', err)
       this.#deliverUnrecorded(space.ctx, room, frame, except)

@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto'
 import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
-import type { BackendAdapter, BackendAdmin, BackendContext, BackendStats } from './types.js'
+import type { BackendAdapter, BackendAdmin, BackendContext, BackendPublisher, BackendStats } from './types.js'
 import { RedisAdmin } from './redis-admin.js'
 import { FST_SOCKETSPEC_INVALID_OPTION } from '../errors.js'
 import type { HistoryLimits } from '../history.js'
-import { RedisHistory, defineHistoryCommands, type HistoryClient, type HistoryHost } from './redis-history.js'
+import { RedisHistory, defineEmitterCommands, defineHistoryCommands, emitRoom, roomHead, roomKey, type EmitterClient, type HistoryClient, type HistoryHost } from './redis-history.js'
 
 /** Options of `redisBackend()`. */
 export interface RedisBackendOptions {
@@ -51,6 +52,7 @@ export interface RedisBackendOptions {
 /** The adapter's Lua scripts, registered with `defineCommand` (EVALSHA, reloaded after a Redis restart). */
 interface ScriptClient extends Redis {
   socketspecLeave (roomKey: string, roomsKey: string, nodeRoomsKey: string, connectionId: string, room: string, entry: string): Promise<number>
+  socketspecToConnection (connsKey: string, connectionId: string, nodeChannelPrefix: string, message: string): Promise<number>
   socketspecPurge (base: string, nodeId: string): Promise<number>
   socketspecSweep (base: string, selfNodeId: string): Promise<string[]>
 }
@@ -58,12 +60,34 @@ interface ScriptPipeline extends ChainableCommander {
   socketspecPurge (base: string, nodeId: string): ScriptPipeline
 }
 
+/**
+ * This node's subscription to one room's channel: held while the room has
+ * local members (the adapter is told of every local join and leave).
+ */
+interface RoomSub {
+  room: string
+  channel: string
+  /** Local connection ids in the room. */
+  ids: Set<string>
+  /** Settles once the SUBSCRIBE sent for it is answered or failed (never rejects). */
+  ready: Promise<void>
+  /** True once Redis confirmed the subscription (false again while the subscriber reconnects). */
+  confirmed: boolean
+}
+
 /** State of one namespace served by this node. */
 interface Space {
   ctx: BackendContext
   /** `${keyPrefix}${namespace}:` */
   base: string
+  /** Namespace channel: `emit` to every connection of the namespace. */
   channel: string
+  /** This node's channel: `toConnection` to its connections. */
+  nodeChannel: string
+  /** Hash connection id → node id (where `toConnection` publishes). */
+  connsKey: string
+  /** Rooms with local members, each with its channel subscription (sharded delivery, SPEC §13). */
+  rooms: Map<string, RoomSub>
   nodeId: string
   roomsKey: string
   nodesKey: string
@@ -83,6 +107,10 @@ interface Space {
 // (dropping rooms left empty from the index), presence and liveness.
 const PURGE_FN = `
 local function purge(base, node)
+  local nodeConns = base .. 'node:' .. node .. ':conns'
+  for _, conn in ipairs(redis.call('SMEMBERS', nodeConns)) do
+    if redis.call('HGET', base .. 'conns', conn) == node then redis.call('HDEL', base .. 'conns', conn) end
+  end
   local nodeRooms = base .. 'node:' .. node .. ':rooms'
   local entries = redis.call('SMEMBERS', nodeRooms)
   for _, entry in ipairs(entries) do
@@ -97,7 +125,7 @@ local function purge(base, node)
       end
     end
   end
-  redis.call('DEL', nodeRooms, base .. 'node:' .. node .. ':conns', base .. 'node:' .. node .. ':alive')
+  redis.call('DEL', nodeRooms, nodeConns, base .. 'node:' .. node .. ':alive')
   redis.call('SREM', base .. 'nodes', node)
   return #entries
 end
@@ -123,6 +151,15 @@ end
 return redis.call('SREM', KEYS[3], ARGV[3])
 `
 
+// KEYS: connection id → node id hash; ARGV: connection id, node channel prefix, message.
+// Publishes to the channel of the node that holds the connection; 0 when no node does.
+const TO_CONNECTION = `
+local node = redis.call('HGET', KEYS[1], ARGV[1])
+if not node then return 0 end
+redis.call('PUBLISH', ARGV[2] .. node .. ':bus', ARGV[3])
+return 1
+`
+
 /** Longest pause between two liveness ticks of a namespace. */
 const MAX_TICK_MS = 30_000
 
@@ -132,12 +169,21 @@ const KIND_CONNECTION = 99 // 'c'
 /** A room broadcast recorded by the history script: delivered by every node, the publisher included. */
 const KIND_RECORDED = 82 // 'R'
 
+/** Channels per SUBSCRIBE when resubscribing after a reconnect. */
+const SUBSCRIBE_BATCH = 1000
+
 /** `#fail` reason of a message dropped because `maxPendingBytes` was reached. */
 const OVER_CAP = Symbol('over maxPendingBytes')
 
 /**
- * Redis backend for several nodes (ioredis). One publish per broadcast on a
- * per-namespace channel, every node delivers to its own members; Redis sets
+ * Redis backend for several nodes (ioredis). Sharded delivery (SPEC §13): one
+ * publish per broadcast on the room's own channel, which a node subscribes to
+ * only while it has local members in the room (subscribed on the first local
+ * join, before the join resolves; unsubscribed on the last local leave), so a
+ * node never receives the traffic of rooms it does not serve. Namespace-wide
+ * `emit` goes on one namespace channel, `toConnection` to the channel of the
+ * node that holds the connection (found and published in one Lua call from a
+ * connection → node hash kept with presence). Redis sets
  * for room membership and presence; a per-node liveness key so that the
  * members of a dead node are purged within 2 × heartbeatInterval. While Redis
  * is unreachable, local delivery goes on, commands fail fast (no offline
@@ -162,13 +208,16 @@ class RedisBackend implements BackendAdapter {
   #cmd: ScriptClient | null = null
   #sub: Redis | null = null
   readonly #spaces = new Map<string, Space>()
+  /** Every channel this node subscribes to (namespace, node and room channels) → its namespace. */
   readonly #byChannel = new Map<string, Space>()
+  /** A room SUBSCRIBE went unanswered for commandTimeout: joins stop waiting for theirs until the subscriber answers again. */
+  #subStalled = false
   /** Room histories made by `history()`, by namespace (before `start`). */
   readonly #histories = new Map<string, RedisHistory>()
   /** What the histories use of this adapter. */
   readonly #historyHost: HistoryHost = {
     client: () => this.#cmd !== null && this.#cmd.status === 'ready' ? this.#cmd as unknown as HistoryClient : null,
-    subscribed: () => this.#sub !== null && this.#sub.status === 'ready',
+    subscribed: (namespace, room) => this.#sub !== null && this.#sub.status === 'ready' && this.#spaces.get(namespace)?.rooms.get(room)?.confirmed === true,
     space: (namespace) => this.#spaces.get(namespace) ?? null,
     fail: (op, err) => this.#fail(op, err)
   }
@@ -180,7 +229,7 @@ class RedisBackend implements BackendAdapter {
   #suppressed = 0
   /** Bytes of the publishes sent to Redis and not settled yet. */
   #pendingBytes = 0
-  readonly #stats = { errors: 0, published: 0, received: 0, resyncs: 0, purgedNodes: 0, dropped: 0, pendingBytesPeak: 0 }
+  readonly #stats = { errors: 0, published: 0, received: 0, foreign: 0, resyncs: 0, purgedNodes: 0, dropped: 0, pendingBytesPeak: 0 }
 
   constructor (options: RedisBackendOptions) {
     const opts = {
@@ -222,6 +271,9 @@ class RedisBackend implements BackendAdapter {
       ctx,
       base,
       channel: `${base}bus`,
+      nodeChannel: `${nodeBase}bus`,
+      connsKey: `${base}conns`,
+      rooms: new Map(),
       nodeId: ctx.nodeId,
       roomsKey: `${base}rooms`,
       nodesKey: `${base}nodes`,
@@ -238,10 +290,11 @@ class RedisBackend implements BackendAdapter {
     }
     this.#spaces.set(ctx.namespace, space)
     this.#byChannel.set(space.channel, space)
+    this.#byChannel.set(space.nodeChannel, space)
     const [cmd, sub] = this.#connect()
 
     const ready = await Promise.all([waitReady(cmd, this.#options.connectTimeout), waitReady(sub, this.#options.connectTimeout)])
-    if (ready[1]) await withTimeout(this.#subscribe(sub, [space.channel]), this.#options.connectTimeout)
+    if (ready[1]) await withTimeout(this.#subscribe(sub, [space.channel, space.nodeChannel]), this.#options.connectTimeout)
     if (ready[0]) await this.tick(space)
     if (!ready[0] || !ready[1]) {
       ctx.log.error({ namespace: ctx.namespace }, 'redis backend: Redis is not reachable; running on local delivery until it is')
@@ -257,7 +310,10 @@ class RedisBackend implements BackendAdapter {
     if (space === undefined) return
     if (space.timer !== null) clearInterval(space.timer)
     this.#spaces.delete(namespace)
-    this.#byChannel.delete(space.channel)
+    const channels = [space.channel, space.nodeChannel]
+    for (const entry of space.rooms.values()) channels.push(entry.channel)
+    for (const channel of channels) this.#byChannel.delete(channel)
+    space.rooms.clear()
     const cmd = this.#cmd
     const sub = this.#sub
     if (cmd !== null && cmd.status === 'ready') {
@@ -268,7 +324,7 @@ class RedisBackend implements BackendAdapter {
       }
     }
     if (this.#spaces.size > 0) {
-      if (sub !== null && sub.status === 'ready') await sub.unsubscribe(space.channel).catch((err: unknown) => this.#fail('unsubscribe', err))
+      if (sub !== null && sub.status === 'ready') await sub.unsubscribe(...channels).catch((err: unknown) => this.#fail('unsubscribe', err))
       return
     }
     this.#cmd = null
@@ -287,7 +343,9 @@ class RedisBackend implements BackendAdapter {
     const space = this.#space(namespace, 'addConnection')
     if (space === null) return
     try {
-      await this.#cmd!.sadd(space.nodeConnsKey, connectionId)
+      await execChecked(this.#cmd!.multi()
+        .sadd(space.nodeConnsKey, connectionId)
+        .hset(space.connsKey, connectionId, space.nodeId))
     } catch (err) {
       space.dirty = true
       this.#fail('addConnection', err)
@@ -298,28 +356,45 @@ class RedisBackend implements BackendAdapter {
     const space = this.#space(namespace, 'removeConnection')
     if (space === null) return
     try {
-      await this.#cmd!.srem(space.nodeConnsKey, connectionId)
+      await execChecked(this.#cmd!.multi()
+        .srem(space.nodeConnsKey, connectionId)
+        .hdel(space.connsKey, connectionId))
     } catch (err) {
       space.dirty = true
       this.#fail('removeConnection', err)
     }
   }
 
+  /**
+   * Register the membership, and on the room's first local member subscribe to
+   * its channel: resolves once the subscription is confirmed (no frame published
+   * after the join resolves is missed), waiting on Redis at most commandTimeout.
+   */
   async join (namespace: string, room: string, connectionId: string): Promise<void> {
+    const local = this.#spaces.get(namespace)
+    if (local === undefined) return
+    const entry = this.#localJoin(local, room, connectionId)
     const space = this.#space(namespace, 'join')
     if (space === null) return
     try {
-      await execChecked(this.#cmd!.multi()
-        .sadd(space.base + 'room:' + room, connectionId)
-        .sadd(space.roomsKey, room)
-        .sadd(space.nodeRoomsKey, connectionId + '\n' + room))
+      await Promise.all([
+        execChecked(this.#cmd!.multi()
+          .sadd(space.base + 'room:' + room, connectionId)
+          .sadd(space.roomsKey, room)
+          .sadd(space.nodeRoomsKey, connectionId + '\n' + room)),
+        this.#subscribed(space, entry)
+      ])
     } catch (err) {
       space.dirty = true
       this.#fail('join', err)
     }
   }
 
+  /** Remove the membership; on the room's last local leave, unsubscribe from its channel. */
   async leave (namespace: string, room: string, connectionId: string): Promise<void> {
+    const local = this.#spaces.get(namespace)
+    if (local === undefined) return
+    this.#localLeave(local, room, connectionId)
     const space = this.#space(namespace, 'leave')
     if (space === null) return
     try {
@@ -379,27 +454,50 @@ class RedisBackend implements BackendAdapter {
     }
   }
 
-  publishRoom (namespace: string, room: string, frame: string, except?: readonly string[]): Promise<void> {
+  /** One publish on the room's channel: only the nodes with members in the room receive it. */
+  async publishRoom (namespace: string, room: string, frame: string, except?: readonly string[]): Promise<void> {
     const space = this.#space(namespace, 'publish')
-    if (space === null) return Promise.resolve()
+    if (space === null) return
     const exceptCsv = except === undefined || except.length === 0 ? '' : except.join(',')
-    return this.#publish(space, 'r' + space.nodeId + '\n' + room.length + '\n' + room + exceptCsv + '\n' + frame)
+    const message = roomHead('r', space.nodeId, room, exceptCsv) + frame
+    await this.#publish(message, (cmd) => cmd.publish(roomKey(space.base, room, 'bus'), message))
   }
 
-  publishAll (namespace: string, frame: string): Promise<void> {
+  async publishAll (namespace: string, frame: string): Promise<void> {
     const space = this.#space(namespace, 'publish')
-    if (space === null) return Promise.resolve()
-    return this.#publish(space, 'a' + space.nodeId + '\n' + frame)
+    if (space === null) return
+    const message = 'a' + space.nodeId + '\n' + frame
+    await this.#publish(message, (cmd) => cmd.publish(space.channel, message))
   }
 
-  publishConnection (namespace: string, connectionId: string, frame: string): Promise<void> {
+  /** Published to the channel of the node that holds the connection (one Lua call); nothing when no node does. */
+  async publishConnection (namespace: string, connectionId: string, frame: string): Promise<void> {
     const space = this.#space(namespace, 'publish')
-    if (space === null) return Promise.resolve()
-    return this.#publish(space, 'c' + space.nodeId + '\n' + connectionId + '\n' + frame)
+    if (space === null) return
+    const message = 'c' + space.nodeId + '\n' + connectionId + '\n' + frame
+    await this.#publish(message, async (cmd) => await cmd.socketspecToConnection(space.connsKey, connectionId, space.base + 'node:', message) === 1 ? 1 : -1)
+  }
+
+  /**
+   * A publish-only handle for a process that runs no WebSocket server
+   * (`socketspec/emitter`): its own command connection, no subscription, no
+   * presence, no liveness key; node id `emitter:<uuid>`, so every node delivers
+   * its frames. Its room broadcasts are recorded (offsets, history) when the
+   * namespace's recovery settings are in Redis (the nodes write them).
+   */
+  publisher (namespace: string): BackendPublisher {
+    if (typeof namespace !== 'string' || namespace.length === 0) throw new FST_SOCKETSPEC_INVALID_OPTION('namespace', 'must be a non-empty string')
+    const opts = this.#options
+    const cmd = this.#newClient() as unknown as EmitterClient & ScriptClient
+    cmd.defineCommand('socketspecToConnection', { numberOfKeys: 1, lua: TO_CONNECTION })
+    defineEmitterCommands(cmd)
+    return new RedisPublisher(cmd, `${opts.keyPrefix}${namespace}:`, opts)
   }
 
   stats (): BackendStats {
-    const stats: BackendStats = { ...this.#stats, pendingBytes: this.#pendingBytes, connected: this.#cmd?.status === 'ready' && this.#sub?.status === 'ready' ? 1 : 0 }
+    let subscriptions = 0
+    for (const space of this.#spaces.values()) subscriptions += space.rooms.size
+    const stats: BackendStats = { ...this.#stats, subscriptions, pendingBytes: this.#pendingBytes, connected: this.#cmd?.status === 'ready' && this.#sub?.status === 'ready' ? 1 : 0 }
     if (this.#histories.size > 0) {
       stats.recorded = stats.unrecorded = stats.epochResets = 0
       for (const h of this.#histories.values()) {
@@ -465,7 +563,12 @@ class RedisBackend implements BackendAdapter {
       .set(space.aliveKey, '1', 'PX', space.ttlMs)
       .sadd(space.nodesKey, space.nodeId)
     const conns = [...space.ctx.localConnections()]
-    if (conns.length > 0) multi.sadd(space.nodeConnsKey, ...conns)
+    if (conns.length > 0) {
+      multi.sadd(space.nodeConnsKey, ...conns)
+      const pairs: string[] = []
+      for (const id of conns) pairs.push(id, space.nodeId)
+      multi.hset(space.connsKey, ...pairs)
+    }
     // the namespace's recovery settings, for other writers of its history (an emitter)
     if (space.history !== null) multi.hset(space.base + 'recovery', 'ttl', space.history.limits.ttl, 'historySize', space.history.limits.historySize)
     for (const [room, ids] of space.ctx.localMemberships()) {
@@ -484,7 +587,8 @@ class RedisBackend implements BackendAdapter {
     }
   }
 
-  async #publish (space: Space, message: string): Promise<void> {
+  /** Send `message` with `send`, within `maxPendingBytes`; errors are counted, never thrown. */
+  async #publish (message: string, send: (cmd: ScriptClient) => Promise<number>): Promise<void> {
     const bytes = Buffer.byteLength(message)
     if (this.#pendingBytes + bytes > this.#options.maxPendingBytes) {
       this.#stats.dropped++
@@ -495,8 +599,8 @@ class RedisBackend implements BackendAdapter {
     this.#pendingBytes += bytes
     if (this.#pendingBytes > this.#stats.pendingBytesPeak) this.#stats.pendingBytesPeak = this.#pendingBytes
     try {
-      await this.#cmd!.publish(space.channel, message)
-      this.#stats.published++
+      // -1: toConnection to a connection no node holds, nothing was published
+      if (await send(this.#cmd!) !== -1) this.#stats.published++
     } catch (err) {
       this.#fail('publish', err)
     } finally {
@@ -518,34 +622,125 @@ class RedisBackend implements BackendAdapter {
     return space
   }
 
+  /** The room's local subscription, created (and SUBSCRIBE sent) on its first local member. */
+  #localJoin (space: Space, room: string, connectionId: string): RoomSub {
+    let entry = space.rooms.get(room)
+    if (entry !== undefined) {
+      entry.ids.add(connectionId)
+      return entry
+    }
+    const channel = roomKey(space.base, room, 'bus')
+    entry = { room, channel, ids: new Set([connectionId]), ready: Promise.resolve(), confirmed: false }
+    space.rooms.set(room, entry)
+    this.#byChannel.set(channel, space)
+    const sub = this.#sub
+    // Not connected: the subscriber subscribes every room with local members once it is ready.
+    if (sub !== null && sub.status === 'ready') entry.ready = this.#subscribeRooms(sub, space, [entry])
+    return entry
+  }
+
+  /** The room's last local member left: unsubscribe (frames still on their way are counted in `foreign`). */
+  #localLeave (space: Space, room: string, connectionId: string): void {
+    const entry = space.rooms.get(room)
+    if (entry === undefined || !entry.ids.delete(connectionId) || entry.ids.size > 0) return
+    space.rooms.delete(room)
+    this.#byChannel.delete(entry.channel)
+    const sub = this.#sub
+    if (sub !== null && sub.status === 'ready') sub.unsubscribe(entry.channel).catch((err: unknown) => this.#fail('unsubscribe', err))
+  }
+
+  /** Wait (at most commandTimeout) for the room's subscription to be confirmed, unless Redis is known not to answer now. */
+  async #subscribed (space: Space, entry: RoomSub): Promise<void> {
+    if (entry.confirmed || this.#subStalled || this.#sub === null || this.#sub.status !== 'ready') return
+    const timeout = this.#options.commandTimeout
+    await (timeout > 0 ? withTimeout(entry.ready, timeout) : entry.ready)
+    if (!entry.confirmed && space.rooms.get(entry.room) === entry && this.#sub?.status === 'ready') {
+      // unanswered: a frozen or overloaded Redis; later joins go ahead without waiting until it answers again
+      this.#subStalled = true
+      this.#fail('subscribe', new Error(`SUBSCRIBE to room '${entry.room}' unanswered after ${timeout} ms`))
+    }
+  }
+
+  /** SUBSCRIBE to the rooms' channels on `sub` (in batches); each confirmed room is marked so. Never rejects. */
+  async #subscribeRooms (sub: Redis, space: Space, entries: RoomSub[]): Promise<void> {
+    for (let i = 0; i < entries.length; i += SUBSCRIBE_BATCH) {
+      const batch = entries.slice(i, i + SUBSCRIBE_BATCH)
+      try {
+        await sub.subscribe(...batch.map((e) => e.channel))
+      } catch (err) {
+        this.#fail('subscribe', err)
+        return
+      }
+      if (this.#sub !== sub || sub.status !== 'ready') return
+      this.#subStalled = false
+      for (const entry of batch) if (space.rooms.get(entry.room) === entry) entry.confirmed = true
+    }
+  }
+
+  /**
+   * The subscriber is (again) connected: subscribe the namespace and node
+   * channels and the channel of every room with local members (the plugin's
+   * local index, merged into what join/leave told this adapter).
+   */
+  #resubscribe (sub: Redis): void {
+    this.#subStalled = false
+    for (const space of this.#spaces.values()) {
+      for (const [room, ids] of space.ctx.localMemberships()) {
+        for (const id of ids) {
+          const entry = space.rooms.get(room)
+          if (entry === undefined) {
+            const channel = roomKey(space.base, room, 'bus')
+            space.rooms.set(room, { room, channel, ids: new Set([id]), ready: Promise.resolve(), confirmed: false })
+            this.#byChannel.set(channel, space)
+          } else {
+            entry.ids.add(id)
+          }
+        }
+      }
+      const entries = [...space.rooms.values()]
+      const all = this.#subscribe(sub, [space.channel, space.nodeChannel]).then(() => this.#subscribeRooms(sub, space, entries))
+      for (const entry of entries) entry.ready = all
+    }
+  }
+
   #onMessage (channel: string, message: string): void {
-    const space = this.#byChannel.get(channel)
+    const space = this.#byChannel.get(channel) ?? this.#spaceOfRoomChannel(channel)
     if (space === undefined) return
     try {
       const nl = message.indexOf('\n', 1)
       if (nl === -1) return
       const kind = message.charCodeAt(0)
-      if (kind === KIND_RECORDED) {
+      const own = nl === space.nodeId.length + 1 && message.startsWith(space.nodeId, 1)
+      if (kind === KIND_RECORDED || kind === KIND_ROOM) {
+        // 'r' node '\n' room length '\n' room except '\n' frame
         // 'R' node '\n' room length '\n' room except '\n' offset '\n' epoch '\n' frame: every node delivers it, this one included
         const nl2 = message.indexOf('\n', nl + 1)
         const roomEnd = nl2 + 1 + Number(message.slice(nl + 1, nl2))
+        const room = message.slice(nl2 + 1, roomEnd)
         const nl3 = message.indexOf('\n', roomEnd)
-        const nl4 = message.indexOf('\n', nl3 + 1)
-        const nl5 = message.indexOf('\n', nl4 + 1)
         const exceptCsv = message.slice(roomEnd, nl3)
-        if (!(nl === space.nodeId.length + 1 && message.startsWith(space.nodeId, 1))) this.#stats.received++
-        space.ctx.deliverRoom(message.slice(nl2 + 1, roomEnd), message.slice(nl5 + 1), exceptCsv === '' ? undefined : exceptCsv.split(','), Number(message.slice(nl3 + 1, nl4)), message.slice(nl4 + 1, nl5))
+        const except = exceptCsv === '' ? undefined : exceptCsv.split(',')
+        if (!own) {
+          this.#stats.received++
+          // a room this node does not serve: a frame still on its way after the last local leave
+          if (!space.rooms.has(room)) {
+            this.#stats.foreign++
+            return
+          }
+        }
+        if (kind === KIND_RECORDED) {
+          const nl4 = message.indexOf('\n', nl3 + 1)
+          const nl5 = message.indexOf('\n', nl4 + 1)
+          if (own && !space.rooms.has(room)) return
+          space.ctx.deliverRoom(room, message.slice(nl5 + 1), except, Number(message.slice(nl3 + 1, nl4)), message.slice(nl4 + 1, nl5))
+        } else if (!own) {
+          space.ctx.deliverRoom(room, message.slice(nl3 + 1), except)
+        }
         return
       }
-      if (nl === space.nodeId.length + 1 && message.startsWith(space.nodeId, 1)) return
+      if (own) return
       this.#stats.received++
-      if (kind === KIND_ROOM) {
-        const nl2 = message.indexOf('\n', nl + 1)
-        const roomEnd = nl2 + 1 + Number(message.slice(nl + 1, nl2))
-        const nl3 = message.indexOf('\n', roomEnd)
-        const exceptCsv = message.slice(roomEnd, nl3)
-        space.ctx.deliverRoom(message.slice(nl2 + 1, roomEnd), message.slice(nl3 + 1), exceptCsv === '' ? undefined : exceptCsv.split(','))
-      } else if (kind === KIND_ALL) {
+      if (kind === KIND_ALL) {
         space.ctx.deliverAll(message.slice(nl + 1))
       } else if (kind === KIND_CONNECTION) {
         const nl2 = message.indexOf('\n', nl + 1)
@@ -557,8 +752,14 @@ class RedisBackend implements BackendAdapter {
     }
   }
 
-  #connect (): [ScriptClient, Redis] {
-    if (this.#cmd !== null && this.#sub !== null) return [this.#cmd, this.#sub]
+  /** The namespace of a room channel this node no longer subscribes to (a message still on its way). */
+  #spaceOfRoomChannel (channel: string): Space | undefined {
+    for (const space of this.#spaces.values()) if (channel.startsWith(space.base + '{room:')) return space
+    return undefined
+  }
+
+  /** A command connection with the adapter's safety settings (see #connect). */
+  #newClient (): Redis {
     const opts = this.#options
     const base: RedisOptions = {
       keyPrefix: '',
@@ -580,10 +781,16 @@ class RedisBackend implements BackendAdapter {
       retryStrategy: (times: number) => Math.min(times * 50, opts.reconnectMaxDelay),
       ...opts.redisOptions
     }
-    const cmd = (opts.client !== undefined ? opts.client.duplicate(base) : new Redis(opts.url, base)) as ScriptClient
+    return opts.client !== undefined ? opts.client.duplicate(base) : new Redis(opts.url, base)
+  }
+
+  #connect (): [ScriptClient, Redis] {
+    if (this.#cmd !== null && this.#sub !== null) return [this.#cmd, this.#sub]
+    const cmd = this.#newClient() as ScriptClient
     // The subscriber resubscribes itself on 'ready' (below), with its errors handled.
     const sub = cmd.duplicate({ autoResubscribe: false, commandTimeout: undefined })
     cmd.defineCommand('socketspecLeave', { numberOfKeys: 3, lua: LEAVE })
+    cmd.defineCommand('socketspecToConnection', { numberOfKeys: 1, lua: TO_CONNECTION })
     cmd.defineCommand('socketspecPurge', { numberOfKeys: 0, lua: PURGE })
     cmd.defineCommand('socketspecSweep', { numberOfKeys: 0, lua: SWEEP })
     defineHistoryCommands(cmd)
@@ -613,8 +820,13 @@ class RedisBackend implements BackendAdapter {
       this.#everReady = true
     })
     sub.on('ready', () => {
-      if (this.#sub !== sub || this.#byChannel.size === 0) return
-      this.#subscribe(sub, [...this.#byChannel.keys()]).catch(() => {})
+      if (this.#sub !== sub || this.#spaces.size === 0) return
+      this.#resubscribe(sub)
+    })
+    // the subscriptions are gone with the connection: a broadcast recorded meanwhile is delivered locally
+    sub.on('close', () => {
+      if (this.#sub !== sub) return
+      for (const space of this.#spaces.values()) for (const entry of space.rooms.values()) entry.confirmed = false
     })
     sub.on('message', (channel: string, message: string) => this.#onMessage(channel, message))
     this.#cmd = cmd
@@ -657,6 +869,101 @@ class RedisBackend implements BackendAdapter {
   /** Cross-node support of the admin view (BackendAdmin). */
   get admin (): BackendAdmin {
     return (this.#admin ??= new RedisAdmin({ keyPrefix: this.#options.keyPrefix, client: () => this.#cmd, fail: (op, err) => this.#fail(op, err) }))
+  }
+}
+
+/**
+ * A publish-only handle (`RedisBackend.publisher`): the emitter's connection
+ * to Redis. It waits for the first connection up to `connectTimeout`, then
+ * fails fast while Redis is unreachable (no offline queue: nothing piles up);
+ * what it could not send resolves false and is counted in `stats().errors`.
+ */
+class RedisPublisher implements BackendPublisher {
+  readonly nodeId = `emitter:${randomUUID()}`
+  readonly #cmd: EmitterClient & ScriptClient
+  readonly #base: string
+  readonly #connectTimeout: number
+  readonly #maxPendingBytes: number
+  #first: Promise<boolean> | null
+  #closed = false
+  #pendingBytes = 0
+  readonly #stats = { errors: 0, published: 0, received: 0, recorded: 0, dropped: 0 }
+
+  constructor (cmd: EmitterClient & ScriptClient, base: string, opts: { connectTimeout: number, maxPendingBytes: number }) {
+    this.#cmd = cmd
+    this.#base = base
+    this.#connectTimeout = opts.connectTimeout
+    this.#maxPendingBytes = opts.maxPendingBytes
+    cmd.on('error', () => { this.#stats.errors++ })
+    this.#first = waitReady(cmd, opts.connectTimeout).finally(() => { this.#first = null })
+  }
+
+  async publishRoom (room: string, frame: string): Promise<boolean> {
+    return await this.#send(frame, async (cmd) => {
+      if (await emitRoom(cmd, this.#base, this.nodeId, room, frame) > 0) this.#stats.recorded++
+      return true
+    })
+  }
+
+  async publishAll (frame: string): Promise<boolean> {
+    const message = 'a' + this.nodeId + '\n' + frame
+    return await this.#send(message, async (cmd) => { await cmd.publish(this.#base + 'bus', message); return true })
+  }
+
+  async publishConnection (connectionId: string, frame: string): Promise<boolean> {
+    const message = 'c' + this.nodeId + '\n' + connectionId + '\n' + frame
+    return await this.#send(message, async (cmd) => await cmd.socketspecToConnection(this.#base + 'conns', connectionId, this.#base + 'node:', message) === 1)
+  }
+
+  async members (room: string): Promise<string[]> {
+    if (!await this.#ready()) return []
+    try {
+      return await this.#cmd.smembers(this.#base + 'room:' + room)
+    } catch {
+      this.#stats.errors++
+      return []
+    }
+  }
+
+  stats (): BackendStats {
+    return { ...this.#stats, pendingBytes: this.#pendingBytes, connected: this.#cmd.status === 'ready' ? 1 : 0 }
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#cmd.status === 'ready') await withTimeout(this.#cmd.quit().catch(() => {}), this.#connectTimeout)
+    this.#cmd.disconnect()
+  }
+
+  /** True when Redis can take a command now (the first time, after waiting up to connectTimeout for the connection). */
+  async #ready (): Promise<boolean> {
+    if (this.#closed) return false
+    if (this.#first !== null) await this.#first
+    if (this.#cmd.status === 'ready') return true
+    this.#stats.errors++
+    return false
+  }
+
+  async #send (message: string, send: (cmd: EmitterClient & ScriptClient) => Promise<boolean>): Promise<boolean> {
+    if (!await this.#ready()) return false
+    const bytes = Buffer.byteLength(message)
+    if (this.#pendingBytes + bytes > this.#maxPendingBytes) {
+      this.#stats.dropped++
+      this.#stats.errors++
+      return false
+    }
+    this.#pendingBytes += bytes
+    try {
+      const sent = await send(this.#cmd)
+      if (sent) this.#stats.published++
+      return sent
+    } catch {
+      this.#stats.errors++
+      return false
+    } finally {
+      this.#pendingBytes -= bytes
+    }
   }
 }
 

@@ -40,6 +40,11 @@ export interface BackendStats {
   published: number
   /** Messages received from other nodes. */
   received: number
+  /**
+   * Adapter-specific counters, e.g. redisBackend's `foreign`: room messages
+   * received for rooms this node has no local member in (sharded delivery:
+   * 0 outside join/leave races).
+   */
   [key: string]: number
 }
 
@@ -100,11 +105,46 @@ export interface BackendAdapter {
   history? (namespace: string, limits: HistoryLimits): SharedHistory
 
   /**
+   * Optional: a publish-only handle on the cluster for a process that runs no
+   * WebSocket server (`createEmitter` of `socketspec/emitter`, SPEC §13): no
+   * subscription, no presence, no liveness, its own node id (so every node
+   * delivers its frames). Without it, `createEmitter` refuses the adapter
+   * (right for a single-process adapter such as `memory`).
+   */
+  publisher? (namespace: string): BackendPublisher
+
+  /**
    * Optional: what the admin view (`admin` option, SPEC §14) needs to show and
    * act on the connections of the other nodes. Without it the admin view shows
    * this node only (right for a single-node adapter such as `memory`).
    */
   readonly admin?: BackendAdmin
+}
+
+/**
+ * A publish-only handle on the cluster (`BackendAdapter.publisher`), used by
+ * `socketspec/emitter`. Frames are complete wire frames (JSON text). Like the
+ * adapter's methods, these never reject: they resolve false (or empty) when
+ * the shared store could not take the message, and count it in `stats().errors`.
+ */
+export interface BackendPublisher {
+  /** This publisher's node id (e.g. `emitter:<uuid>`), different from every node's. */
+  readonly nodeId: string
+  /**
+   * Send a room broadcast to the members of `room` on every node. With session
+   * recovery on in the namespace, it gets an offset and is kept in the room's
+   * history like a node's broadcast. Resolves true once the store took it.
+   */
+  publishRoom (room: string, frame: string): Promise<boolean>
+  /** Send a frame to every connection of the namespace on every node. */
+  publishAll (frame: string): Promise<boolean>
+  /** Send a frame to one connection, on the node that holds it; false when no node holds it. */
+  publishConnection (connectionId: string, frame: string): Promise<boolean>
+  /** Connection ids in `room` on every node. */
+  members (room: string): Promise<string[]>
+  stats (): BackendStats
+  /** Close the handle's connection to the store. */
+  close (): Promise<void>
 }
 
 /**

@@ -15,13 +15,13 @@ const sendForm = $('send-form')
 const textInput = $('text')
 const joinError = $('join-error')
 
-let sdk
-try {
-  sdk = await import('./socketspec-client.js')
-} catch (err) {
+// Loaded without a top-level await: the page's 'load' event does not wait for one, and the
+// forms' handlers must be in place by then (a submit before them would reload the page).
+let sdk = null
+const sdkLoading = import('./socketspec-client.js').then((m) => { sdk = m }, (err) => {
   setStatus('error', 'The client SDK could not be loaded (run `npm run build`)')
   throw err
-}
+})
 
 let client = null
 /** The room the user is in, or wants to be back in after a reconnect. */
@@ -190,6 +190,10 @@ function leaveRoom () {
 
 joinForm.addEventListener('submit', (ev) => {
   ev.preventDefault()
+  if (sdk === null) {
+    sdkLoading.then(() => joinForm.requestSubmit(), () => {})
+    return
+  }
   const name = nameInput.value.trim()
   const target = roomInput.value.trim().toLowerCase()
   if (name === '' || target === '') return

@@ -1,0 +1,2 @@
+import type { Common, Hooks, WindowResult } from './workloads.mjs'
+export declare function sharded (params: Common & { ports: number[], roomsPerNode?: number, membersPerRoom?: number, rate?: number, dataBytes?: number, maxBroadcasts?: number, timeoutMs?: number }, hooks?: Hooks): Promise<WindowResult & { broadcasts: number, deliveries: number, members: number, stalled: boolean, expectedPerNode: number[] }>
