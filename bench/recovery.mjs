@@ -7,9 +7,9 @@
 //     the clients that read), so the ratio is what counts;
 //  2. a resume storm: --storm clients in a room are dropped without a close
 //     frame, --missed broadcasts go out meanwhile, then all of them send
-//     __resume__ at once: time until the last __resumed__, the event loop's
-//     longest stall (of this process, which also runs the clients), and
-//     lost or duplicated frames.
+//     __resume__ at once: time until the last __resumed__, the server's event
+//     loop's longest stall (the clients run in a worker thread), and lost or
+//     duplicated frames.
 //
 // With --backend redis (--redis-url, default redis://127.0.0.1:6379, a Redis
 // nobody else uses: the bench writes under a random key prefix): the same on
@@ -22,6 +22,7 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { Worker } from 'node:worker_threads'
 import WebSocket from 'ws'
 import { median } from './lib/stats.mjs'
 
@@ -160,27 +161,22 @@ const { app, url } = await buildApp({ ttl: 120, historySize: Math.max(1000, M) }
 // on Redis the clients come back on another node
 const other = onRedis ? await buildApp({ ttl: 120, historySize: Math.max(1000, M) }, stormPrefix) : null
 const resumeUrl = other === null ? url : other.url
-const storm = await members(url, 'storm', S)
+// The clients run in a worker thread (bench/lib/storm-clients.mjs): the stall measured here is the server's.
+const worker = new Worker(new URL('./lib/storm-clients.mjs', import.meta.url))
+const ask = (msg, type) => new Promise((resolve, reject) => {
+  const on = (m) => { if (m.type === type) { worker.off('message', on); resolve(m) } }
+  worker.on('message', on)
+  worker.once('error', reject)
+  worker.postMessage(msg)
+})
+await ask({ cmd: 'connect', url, room: 'storm', count: S }, 'connected')
 await app.socket.rooms.broadcast('storm', 'said', { n: 0, text: 'before' })
-await until(() => storm.every(c => c.said.length === 1))
-for (const c of storm) c.ws.terminate()
+await ask({ cmd: 'count', n: 1 }, 'counted')
+await ask({ cmd: 'drop' }, 'dropped')
 await until(() => app.socket.stats().connections === 0)
 for (let i = 1; i <= M; i++) await app.socket.rooms.broadcast('storm', 'said', { n: i, text: 'missed' })
-const fresh = await Promise.all(storm.map(() => new Promise((resolve, reject) => {
-  const ws = new WebSocket(resumeUrl, ['socketspec'])
-  const m = { ws, said: [], resumed: undefined, connected: null }
-  m.connected = new Promise(_resolve => { m.go = _resolve })
-  ws.on('error', reject)
-  ws.on('open', () => resolve(m))
-  ws.on('message', (data) => {
-    const f = JSON.parse(data)
-    if (f.event === '__connect__') m.go()
-    else if (f.event === 'said') m.said.push(f.payload.n)
-    else if (f.event === '__resumed__') m.resumed = f.payload
-  })
-})))
-await Promise.all(fresh.map(m => m.connected))
-// the longest gap between two turns of a 1 ms interval: how long the event loop stalled at most
+await ask({ cmd: 'open', url: resumeUrl }, 'opened')
+// the longest gap between two turns of a 1 ms interval: how long the server's event loop stalled at most
 let lastTurn = performance.now()
 let maxStall = 0
 const stallTimer = setInterval(() => {
@@ -188,19 +184,12 @@ const stallTimer = setInterval(() => {
   maxStall = Math.max(maxStall, now - lastTurn - 1)
   lastTurn = now
 }, 1)
-const started = performance.now()
-fresh.forEach((m, i) => m.ws.send(JSON.stringify({ event: '__resume__', payload: { token: storm[i].token, rooms: { storm: storm[i].position } } })))
-await until(() => fresh.every(m => m.resumed !== undefined))
-const allResumed = performance.now() - started
+const done = await ask({ cmd: 'resume', room: 'storm', missed: M }, 'resumed')
+const allResumed = done.ms
 clearInterval(stallTimer)
-const expected = Array.from({ length: M }, (_, i) => i + 1)
-let lost = 0
-let recovered = 0
-for (const m of fresh) {
-  if (m.resumed.recovered === true) recovered++
-  if (m.said.join() !== expected.join()) lost++
-}
-for (const m of fresh) m.ws.terminate()
+const recovered = done.recovered
+const lost = done.wrong
+await worker.terminate()
 await app.close()
 await other?.app.close()
 

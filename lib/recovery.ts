@@ -23,6 +23,13 @@ const ON_PURPOSE = new Set<number>([CloseCode.AUTH_ERROR, CloseCode.AUTH_EXPIRED
 /** Longest run of replays in one turn of the event loop: a storm of resumes must not stall it. */
 const SLICE_MS = 10
 
+/**
+ * Resumes taken through their steps at once. A storm of 2,000 is handled 32
+ * at a time: the continuations of one step (a batch of Redis replies, a batch
+ * of joins) then never run thousands in one turn of the event loop.
+ */
+const MAX_RESUMES_IN_FLIGHT = 32
+
 /** Longest resume token accepted (ours are 32 characters). */
 const MAX_TOKEN_LENGTH = 128
 
@@ -39,6 +46,9 @@ export class Recovery {
   readonly #saving = new Set<Promise<void>>()
   /** Replays waiting for a turn of the event loop (see `schedule`). */
   readonly #replays: Array<() => void> = []
+  /** Resumes waiting for a slot (see `admit`), and the slots in use. */
+  readonly #admissions: Array<() => void> = []
+  #inFlight = 0
   #draining = false
 
   /** `history`: a shared one from the backend; the in-process MemoryHistory by default. */
@@ -52,6 +62,27 @@ export class Recovery {
    * SLICE_MS of such work per turn of the event loop; the rest waits for the
    * next turn, so that 2,000 clients resuming at once never stall it long.
    */
+  /**
+   * Wait for one of MAX_RESUMES_IN_FLIGHT slots (FIFO); resolves with the
+   * function that frees it. A freed slot is handed on in a later turn of the
+   * event loop, so a storm advances by batches, never in one long turn.
+   */
+  admit (): Promise<() => void> {
+    let released = false
+    const release = (): void => {
+      if (released) return
+      released = true
+      const next = this.#admissions.shift()
+      if (next === undefined) this.#inFlight--
+      else setImmediate(next)
+    }
+    if (this.#inFlight < MAX_RESUMES_IN_FLIGHT) {
+      this.#inFlight++
+      return Promise.resolve(release)
+    }
+    return new Promise((resolve) => { this.#admissions.push(() => resolve(release)) })
+  }
+
   schedule (work: () => void): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#replays.push(() => {
@@ -152,6 +183,17 @@ export async function resume (engine: Engine, conn: Connection, clientId: string
     engine.sendError(conn, ErrorCode.VALIDATION_ERROR, '__resume__ takes {token: string, rooms?: {<room>: {offset, epoch}}}', issueDetails('/payload', 'must be {token, rooms}', 'type'), clientId, undefined)
     return
   }
+  if (conn[kReplay] !== null) return refuse('already_resuming')
+  const release = await recovery.admit()
+  try {
+    await resumeAdmitted(engine, recovery, conn, clientId, p as { token: string, rooms?: unknown }, refuse)
+  } finally {
+    release()
+  }
+}
+
+async function resumeAdmitted (engine: Engine, recovery: Recovery, conn: Connection, clientId: string | undefined, p: { token: string, rooms?: unknown }, refuse: (reason: string) => void): Promise<void> {
+  if (!conn.open) return
   if (conn[kReplay] !== null) return refuse('already_resuming')
   // Live broadcasts to the re-joined rooms wait until the replay is out (then de-duplicated by offset).
   // Set before the (possibly remote) take, so that a second __resume__ meanwhile is refused.
