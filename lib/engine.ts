@@ -6,7 +6,7 @@ import { CloseCode, ErrorCode, FST_SOCKETSPEC_INVALID_OPTION, SocketError, isSoc
 import { Recovery, saveSession } from './recovery.js'
 import { EventRegistry, createAjv } from './registry.js'
 import { FrameSerializer } from './serializer.js'
-import { SessionTimers } from './session.js'
+import { SessionScheduler, SessionTimers } from './session.js'
 import { TokenBucket } from './rate-limit.js'
 import { onFrame, sentCode } from './pipeline.js'
 import { RoomManager } from './rooms.js'
@@ -22,7 +22,7 @@ import { eventTracer, type EventTracer } from './tracing.js'
 import { Outbound, CLOSE_GRACE_MS } from './outbound.js'
 import { Timer, type Clock } from './clock.js'
 import type { OutboundSystemEventName, SystemPayload } from '../schemas/protocol.js'
-import { kAcks, kReplay, kResumeToken, kBuckets, kCloseInfo, kInflight, kQueue, kQueueBytes, kRegistered, kSeen, kState, kTimers } from './symbols.js'
+import { kAcks, kReplay, kResumeToken, kBuckets, kCloseInfo, kConn, kEngine, kInflight, kQueue, kQueueBytes, kRegistered, kSeen, kState, kTimers } from './symbols.js'
 
 export { isSocketError } from './errors.js'
 
@@ -32,6 +32,28 @@ export { isSocketError } from './errors.js'
  * bytes each, so a flood of 1-byte frames cannot queue millions of entries.
  */
 const MIN_QUEUED_FRAME_COST = 64
+
+/** A socket accepted by `Engine.accept`, which points at its Connection. */
+interface ConnSocket extends WebSocket { [kConn]: Connection }
+
+function onSocketMessage (this: WebSocket, data: Buffer, isBinary: boolean): void {
+  const conn = (this as ConnSocket)[kConn]
+  onFrame(conn[kEngine], conn, data, isBinary)
+}
+
+function onSocketError (this: WebSocket, err: Error & { code?: string }): void {
+  const conn = (this as ConnSocket)[kConn]
+  conn[kEngine].onSocketError(conn, err)
+}
+
+function onSocketClose (this: WebSocket, code: number): void {
+  const conn = (this as ConnSocket)[kConn]
+  conn[kEngine].onSocketClose(conn, code)
+}
+
+function onSocketPong (this: WebSocket): void {
+  (this as ConnSocket)[kConn][kSeen] = true
+}
 
 export type ConnectHook = (conn: Connection) => unknown
 export type DisconnectHook = (conn: Connection, reason: string, code: number) => unknown
@@ -69,6 +91,8 @@ export class Engine {
   readonly clock: Clock
   /** The only writer to this namespace's sockets. */
   readonly out: Outbound
+  /** One clock timer for every connection's session deadlines (lib/session.ts). */
+  readonly sessions: SessionScheduler
   readonly serializer: FrameSerializer
   /** Hash of the AsyncAPI document, sent in `__connect__` (set at ready). */
   contract = ''
@@ -92,6 +116,7 @@ export class Engine {
     this.hardCap = opts.maxPayloadSize * 4
     this.queueCap = opts.maxPayloadSize * 16
     this.out = new Outbound(this)
+    this.sessions = new SessionScheduler(opts.clock)
     this.serializer = new FrameSerializer({
       validate: opts.outboundValidation !== 'never',
       onUndeclared: (event) => this.log.warn({ event }, 'sending an event no emits/broadcasts/reply declares: declare it so it is documented and its payload checked')
@@ -134,11 +159,13 @@ export class Engine {
     const query = (req.query ?? {}) as Record<string, string | string[] | undefined>
     const conn = new Connection(this, socket, id, req.headers, query, anonymousIdentity())
     this.connections.set(id, conn)
-    socket.on('message', (data: Buffer, isBinary: boolean) => onFrame(this, conn, data, isBinary))
-    socket.on('error', (err: Error & { code?: string }) => this.onSocketError(conn, err))
-    socket.on('close', (code: number) => { this.onSocketClose(conn, code) })
+    // One set of listeners for every socket (no closures per connection): they find the connection on it.
+    ;(socket as ConnSocket)[kConn] = conn
+    socket.on('message', onSocketMessage)
+    socket.on('error', onSocketError)
+    socket.on('close', onSocketClose)
     // Proof of life for the heartbeat: every RFC 6455 client answers a ping control frame.
-    socket.on('pong', () => { conn[kSeen] = true })
+    socket.on('pong', onSocketPong)
     if (this.shuttingDown) {
       this.close(conn, CloseCode.SERVER_SHUTDOWN, 'server_shutdown')
       return
@@ -362,7 +389,8 @@ export class Engine {
     this.out.close(conn, code, reason)
   }
 
-  private onSocketError (conn: Connection, err: Error & { code?: string }): void {
+  /** @internal */
+  onSocketError (conn: Connection, err: Error & { code?: string }): void {
     // ws closes the socket itself after a protocol error; record why for onDisconnect.
     if (conn[kCloseInfo] === null) {
       const code = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
@@ -373,7 +401,8 @@ export class Engine {
     conn.log.debug({ err: { message: err.message, code: err.code } }, 'socket error')
   }
 
-  private onSocketClose (conn: Connection, code: number): void {
+  /** @internal */
+  onSocketClose (conn: Connection, code: number): void {
     if (conn[kState] === ConnState.CLOSED) return
     const wasRegistered = conn[kRegistered]
     conn[kState] = ConnState.CLOSED

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import sjson from 'secure-json-parse'
+import type { FastifyBaseLogger } from 'fastify'
 import type { Connection } from './connection.js'
 import type { Engine } from './engine.js'
 import type { CompiledEvent } from './registry.js'
@@ -44,6 +45,29 @@ export function recoverId (data: Buffer): string | undefined {
   if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) return undefined
   const id = (msg as { id?: unknown }).id
   return typeof id === 'string' && id.length <= 64 ? id : undefined
+}
+
+/**
+ * The context of a routed event. `log` is the connection's child logger,
+ * created on first read: reading it eagerly made one per connection on its
+ * first event, though most connections never log (issue 14).
+ */
+class EventContext implements HandlerContext {
+  deps: Record<string, unknown> = EMPTY_DEPS
+  #conn: Connection
+  #log: FastifyBaseLogger | null = null
+
+  constructor (public id: string, public clientId: boolean, public event: string, conn: Connection) {
+    this.#conn = conn
+  }
+
+  get log (): FastifyBaseLogger {
+    return this.#log ?? this.#conn.log
+  }
+
+  set log (log: FastifyBaseLogger) {
+    this.#log = log
+  }
 }
 
 /**
@@ -167,13 +191,7 @@ export function onFrame (engine: Engine, conn: Connection, data: Buffer, isBinar
   }
 
   const payload = msg.payload === undefined ? {} : msg.payload
-  const ctx: HandlerContext = {
-    id: clientId ?? randomUUID(),
-    clientId: clientId !== undefined,
-    event: name,
-    deps: EMPTY_DEPS,
-    log: conn.log
-  }
+  const ctx: HandlerContext = new EventContext(clientId ?? randomUUID(), clientId !== undefined, name, conn)
   let done: Promise<void> | undefined
   if (ev.def.ordered) {
     const tail = conn[kOrdered]

@@ -31,3 +31,5 @@ export const kResumeToken = Symbol('socketspec.resumeToken')
 export const kReplay = Symbol('socketspec.replay')
 /** Server requests (`conn.request`) waiting for their `__ack__`, by id. */
 export const kAcks = Symbol('socketspec.acks')
+/** On a WebSocket: its Connection (the socket's listeners are shared by every connection). */
+export const kConn = Symbol('socketspec.conn')

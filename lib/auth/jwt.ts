@@ -222,11 +222,16 @@ export function jwtAuth (options: JwtAuthOptions): JwtAuthBackend {
       } catch (err) {
         throw refuse(err)
       }
-      const extra: Record<string, unknown> = { ...claims }
       const userId = claimId(claims[userIdClaim])
       const role = claimId(claims[roleClaim])
-      if (userId !== null) delete extra[userIdClaim]
-      if (role !== null) delete extra[roleClaim]
+      // Copied without the identity claims rather than spread then `delete`d: a delete turns the
+      // object into a dictionary (~400 bytes more, kept per connection; issue 14).
+      const extra: Record<string, unknown> = {}
+      for (const key of Object.keys(claims)) {
+        if ((userId !== null && key === userIdClaim) || (role !== null && key === roleClaim)) continue
+        if (key === '__proto__') Object.defineProperty(extra, key, { value: claims[key], writable: true, enumerable: true, configurable: true })
+        else extra[key] = claims[key]
+      }
       const exp = claims.exp
       return normalizeIdentity({
         userId,
