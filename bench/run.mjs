@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { cpuBusy, cpuTimes } from './lib/cpu-stat.mjs'
 import { freePort, hasBinary, hasTaskset, killAll, start } from './lib/proc.mjs'
+import { clusterUnavailableReason, startRedisCluster } from './lib/redis-cluster.mjs'
 import { DEFAULT_PEERS, PEER_DEFS, PEER_NAMES, peerEnv } from './lib/peers.mjs'
 import { markdown, summarize } from './lib/report.mjs'
 import { SCENARIOS, timings } from './lib/scenarios.mjs'
@@ -79,6 +80,9 @@ if (baseDist !== null && !existsSync(`${baseDist}/lib/index.js`)) fail(`--base-d
 // heavy scenarios (idle-100k: minutes, GBs of RAM) run only when named in --scenario
 const scenarios = SCENARIOS.filter((s) => wantScenarios === null ? s.heavy !== true : wantScenarios.includes(s.id))
 const t = timings({ quick: opts.quick, windowS: opts.window && Number(opts.window), warmupS: opts.warmup && Number(opts.warmup) })
+// The open-files hard limit of this machine's processes: without CAP_SYS_RESOURCE nobody raises it,
+// and idle-100k then holds as many connections as it allows (reported with the row).
+t.nofileHard = Number(spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim()) || Infinity
 if (opts.rounds) t.rounds = Math.max(1, Number(opts.rounds))
 const retryContended = opts['retry-contended'] ? Math.max(0, Math.floor(Number(opts['retry-contended']))) : 0
 const quietWaitMs = opts['quiet-wait'] ? Math.max(0, Number(opts['quiet-wait'])) * 1000 : 0
@@ -152,7 +156,7 @@ async function waitQuiet () {
   quietWaits.waitedMs += Date.now() - t0
 }
 
-function serverEnv (sc, peer, i, redisUrl) {
+function serverEnv (sc, peer, i, redisUrl, redisCluster) {
   return {
     ...peerEnv(peer, { baseDist, dist: distDir }),
     PORT: '0',
@@ -160,6 +164,8 @@ function serverEnv (sc, peer, i, redisUrl) {
     BENCH_AUTH: sc.server?.auth ? 'jwt' : '',
     BENCH_JWT_SECRET: JWT_SECRET,
     BENCH_REDIS_URL: redisUrl ?? '',
+    // issue 14, redis-cluster-cross: the cluster's nodes, host:port,…
+    BENCH_REDIS_CLUSTER: redisCluster ?? '',
     BENCH_NODE: String.fromCharCode(97 + i),
     BENCH_HEARTBEAT: sc.server?.heartbeat ? String(sc.server.heartbeat) : ''
   }
@@ -200,16 +206,23 @@ async function rateFor (sc, peer) {
 async function runOne (sc, peer, round, timing = t) {
   const row = { scenario: sc.id, peer, round, status: 'ok', flags: [] }
   if (sc.redis && !redisAvailable) return { ...row, status: 'unavailable', reason: 'redis-server not installed' }
+  const noCluster = sc.redis === 'cluster' ? clusterUnavailableReason() : null
+  if (noCluster !== null) return { ...row, status: 'unavailable', reason: noCluster }
   await waitQuiet()
   let redis = null
   const servers = []
   let client = null
   let machineLoad = null
   try {
-    if (sc.redis) redis = await startRedis()
+    if (sc.redis === 'cluster') {
+      const cluster = await startRedisCluster({ pin })
+      redis = { redis: cluster, url: null, cluster: cluster.nodes }
+    } else if (sc.redis) {
+      redis = await startRedis()
+    }
     for (let i = 0; i < (sc.nodes ?? 1); i++) {
       servers.push(start(process.execPath, ['--expose-gc', here(`./servers/${PEER_DEFS[peer].server}.mjs`)], {
-        cpu: 0, pin, env: serverEnv(sc, peer, i, redis?.url), nofile: sc.server?.nofile ?? 0, label: `${peer} server`
+        cpu: 0, pin, env: serverEnv(sc, peer, i, redis?.url, redis?.cluster), nofile: sc.server?.nofile ?? 0, label: `${peer} server`
       }))
     }
     debug('servers started', servers.map((s) => s.pid))
@@ -282,6 +295,7 @@ function metrics (sc, r, base, load) {
     const perConn = (r.server.rss - base.rss) / r.connections / 1024
     const steady = r.steady === null || r.steady === undefined ? null : r.steady
     if (r.closed > 0) flags.push(`closed by the server while idle ${r.closed}`)
+    if (r.capped) flags.push(`capped at ${r.connections} connections: the open-files hard limit here is ${t.nofileHard}`)
     return {
       connections: r.connections,
       connectS: r.connectMs / 1000,

@@ -11,7 +11,8 @@ export { redisBackend, type RedisBackendOptions } from './backends/redis.js'
 export interface EmitterOptions {
   /**
    * The cluster's backend, configured as the nodes' (same Redis, same
-   * `keyPrefix`), e.g. `redisBackend({ url, keyPrefix })`. It must offer
+   * `keyPrefix`), e.g. `redisBackend({ url, keyPrefix })` or, on a Redis
+   * Cluster, `redisBackend({ cluster, keyPrefix })`. It must offer
    * `publisher()`: the memory backend has no other process to reach.
    */
   backend: BackendAdapter

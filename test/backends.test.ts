@@ -235,7 +235,7 @@ t.test('redis backend', async (t) => {
     t.equal(await n1.exists('room'), false)
     t.same(await n1.connections(), [])
     t.match(backend2.stats(), { connected: 0 })
-    t.equal(await admin.exists(`${keyPrefix}/:node:${n2.nodeId}:alive`), 0)
+    t.equal(await admin.exists(`${keyPrefix}/:{ns:/}:node:${n2.nodeId}:alive`), 0)
   })
 
   t.test('the members of a dead node are purged within 2 x heartbeat', async (t) => {
@@ -259,7 +259,7 @@ t.test('redis backend', async (t) => {
     t.equal(await n1.exists('only-b'), false, 'rooms left empty vanish')
     t.notOk((await n1.list()).includes('only-b'))
     t.same(await n1.connections(), [a.id])
-    t.equal(await admin.sismember(`${keyPrefix}/:nodes`, n2.nodeId), 0)
+    t.equal(await admin.sismember(`${keyPrefix}/:{ns:/}:nodes`, n2.nodeId), 0)
     t.ok(n1.backendStats().purgedNodes >= 1, 'counted')
   })
 
@@ -276,8 +276,8 @@ t.test('redis backend', async (t) => {
       redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
       redis.call('SREM', KEYS[5], ARGV[1])
       redis.call('SREM', KEYS[6], ARGV[2])
-    `, 6, `${keyPrefix}/:node:${n2.nodeId}:alive`, `${keyPrefix}/:node:${n2.nodeId}:conns`, `${keyPrefix}/:node:${n2.nodeId}:rooms`, `${keyPrefix}/:room:room`,
-    `${keyPrefix}/:rooms`, `${keyPrefix}/:nodes`, 'room', n2.nodeId)
+    `, 6, `${keyPrefix}/:{ns:/}:node:${n2.nodeId}:alive`, `${keyPrefix}/:{ns:/}:node:${n2.nodeId}:conns`, `${keyPrefix}/:{ns:/}:node:${n2.nodeId}:rooms`, `${keyPrefix}/:{ns:/}:room:room`,
+    `${keyPrefix}/:{ns:/}:rooms`, `${keyPrefix}/:{ns:/}:nodes`, 'room', n2.nodeId)
     await waitFor(async () => (await n1.members('room')).includes(b.id), 2000)
     t.same(await n1.connections(), [b.id], 'presence restored from the local index')
     t.ok(n2.log.entries.some((e) => e.level === 'warn' && /had been purged/.test(e.msg ?? '')))
@@ -325,8 +325,8 @@ t.test('redis backend', async (t) => {
     await receiver.addConnection('/', 'c9')
 
     // A key of the wrong type makes every room command fail with WRONGTYPE.
-    await admin.set(`${keyPrefix}/:room:broken`, 'not a set')
-    await admin.set(`${keyPrefix}/:node:${ctx.nodeId}:conns`, 'not a set')
+    await admin.set(`${keyPrefix}/:{ns:/}:room:broken`, 'not a set')
+    await admin.set(`${keyPrefix}/:{ns:/}:node:${ctx.nodeId}:conns`, 'not a set')
     await sender.join('/', 'broken', 'c1')
     await sender.leave('/', 'broken', 'c1')
     t.same(await sender.members('/', 'broken'), [])

@@ -140,6 +140,14 @@ export function comparisons (summary) {
   const single = e('redis-single', 'socketspec')?.p99
   const redis = cross === undefined || single === undefined ? null : cross - single
   targets.push({ target: 'Redis: cross-node p99 within +5 ms of a single node', value: redis, shown: redis === null ? '–' : `${redis >= 0 ? '+' : ''}${ms(redis)} ms`, verdict: verdict(redis, redis <= 5) })
+  // issue 14: the same load across two nodes on a Redis Cluster (sharded pub/sub) against one Redis
+  for (const peer of ['socketspec', 'socketspec-recovery']) {
+    const onCluster = e('redis-cluster-cross', peer)?.p99
+    if (onCluster === undefined) continue
+    const onOne = e('redis-cross', peer)?.p99
+    const d = onOne === undefined ? null : onCluster - onOne
+    targets.push({ target: `Redis Cluster vs single Redis: cross-node p99${peer === 'socketspec' ? '' : ' with recovery on'} (issue 14)`, value: d, shown: d === null ? `${ms(onCluster)} ms` : `${ms(onCluster)} ms vs ${ms(onOne)} ms (${d >= 0 ? '+' : ''}${ms(d)} ms)`, verdict: d === null ? 'n/a' : 'compared' })
+  }
   // issue 13: the same with recovery on across the two nodes (recorded by Lua, delivered from the subscription)
   const crossRec = e('redis-cross', 'socketspec-recovery')?.p99
   if (crossRec !== undefined) {

@@ -12,7 +12,7 @@ import { noHooks, waitUntil } from './hooks.mjs'
  * long inside a measured window first (heartbeats answered), for the server's
  * steady-state CPU.
  */
-export async function idle ({ peer, port, connections = 10_000, tokens = null, concurrency = 100, localAddresses = null, holdMs = 0, timeoutMs = 120_000 }, hooks = noHooks) {
+export async function idle ({ peer, port, connections = 10_000, tokens = null, concurrency = 100, localAddresses = null, holdMs = 0, timeoutMs = 120_000, capped = false }, hooks = noHooks) {
   const t0 = performance.now()
   const members = await joinMembers({ peer, ports: [port], count: connections, tokens, concurrency, localAddresses, timeoutMs })
   const connectMs = performance.now() - t0
@@ -39,7 +39,7 @@ export async function idle ({ peer, port, connections = 10_000, tokens = null, c
     addresses[a] = (addresses[a] ?? 0) + 1
   }
   for (const c of members) c.terminate()
-  return { connections: members.length, connectMs, rate: members.length / (connectMs / 1000), server, steady, closed, addresses, errors, lastError }
+  return { connections: members.length, connectMs, rate: members.length / (connectMs / 1000), server, steady, closed, addresses, capped, errors, lastError }
 }
 
 /** Keep `concurrency` handshakes in flight: connect, wait until established, close, repeat. */

@@ -84,6 +84,10 @@ async function main () {
   }
   if (cfg.auth) options.auth = ss.jwtAuth({ secret: cfg.jwtSecret, algorithm: 'HS256' })
   if (cfg.redisUrl) options.backend = ss.redisBackend({ url: cfg.redisUrl })
+  // issue 14, redis-cluster-cross: a Redis Cluster's nodes, host:port,…
+  if (process.env.BENCH_REDIS_CLUSTER) {
+    options.backend = ss.redisBackend({ cluster: process.env.BENCH_REDIS_CLUSTER.split(',').map((a) => ({ host: a.split(':')[0], port: Number(a.split(':')[1]) })) })
+  }
   if (cfg.heartbeat > 0) options.session = { heartbeatInterval: cfg.heartbeat }
   // issue 13: recovery on (a build from before it refuses the option: reported as unavailable below)
   if (process.env.BENCH_RECOVERY === '1') options.recovery = true

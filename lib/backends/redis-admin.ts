@@ -1,11 +1,16 @@
 import type { Redis } from 'ioredis'
 import type { BackendAdmin } from './types.js'
+import type { PubSub } from './redis-history.js'
 
 /** What the Redis adapter lends its admin support: its command connection (null while stopped) and its error counter. */
 export interface RedisAdminHost {
   keyPrefix: string
+  /** The adapter's pub/sub commands (sharded on a Redis Cluster: PUBLISH there counts one node's subscribers only). */
+  pubsub: PubSub
   /** The adapter's command connection, or null. */
   client (): Redis | null
+  /** A new subscriber connection with the adapter's settings, or null while stopped. */
+  duplicate (): Redis | null
   /** Count (and rate-limit log) a failed operation, like the adapter's own. */
   fail (op: string, err: unknown): void
 }
@@ -20,7 +25,9 @@ const MAX_NODES = 256
  * (score: when the snapshot expires); readers take the live entries of that
  * set and GET their keys. Commands to a node go on its own channel
  * `<prefix><ns>:admin:cmd:<id>`, through a subscriber connection opened only
- * while the admin view is on: no client frame can reach it.
+ * while the admin view is on: no client frame can reach it. On a Redis
+ * Cluster the keys are read and written one command each (they live in
+ * different slots) and the command channel is a sharded one.
  */
 export class RedisAdmin implements BackendAdmin {
   readonly #host: RedisAdminHost
@@ -95,7 +102,7 @@ export class RedisAdmin implements BackendAdmin {
         this.#sub = null
         sub.disconnect()
       } else if (sub.status === 'ready') {
-        await sub.unsubscribe(channel).catch((err: unknown) => this.#host.fail('adminUnsubscribe', err))
+        await this.#host.pubsub.unsubscribe(sub, [channel]).catch((err: unknown) => this.#host.fail('adminUnsubscribe', err))
       }
     }
     const client = this.#host.client()
@@ -111,7 +118,7 @@ export class RedisAdmin implements BackendAdmin {
     const client = this.#ready('adminCommand')
     if (client === null) return false
     try {
-      return await client.publish(`${this.#base(namespace)}admin:cmd:${nodeId}`, command) > 0
+      return await this.#host.pubsub.publish(client, `${this.#base(namespace)}admin:cmd:${nodeId}`, command) > 0
     } catch (err) {
       this.#host.fail('adminCommand', err)
       return false
@@ -121,15 +128,16 @@ export class RedisAdmin implements BackendAdmin {
   /** The subscriber connection (a duplicate of the adapter's, same safety settings), opened on first use. */
   #subscriber (): Redis | null {
     if (this.#sub !== null) return this.#sub
-    const client = this.#host.client()
-    if (client === null) return null
-    const sub = client.duplicate({ autoResubscribe: false, commandTimeout: undefined })
-    sub.on('error', (err: unknown) => this.#host.fail('adminConnection', err))
+    const sub = this.#host.duplicate()
+    if (sub === null) return null
+    // (a subscriber closed by unlisten may still report its shutdown: not an error of the admin view)
+    sub.on('error', (err: unknown) => { if (this.#sub === sub) this.#host.fail('adminConnection', err) })
+    sub.on('node error', (err: unknown) => { if (this.#sub === sub) this.#host.fail('adminConnection', err) })
     // (Re)subscribe whenever the connection is (again) ready.
     sub.on('ready', () => {
       if (this.#sub === sub && this.#handlers.size > 0) void this.#subscribe(sub, [...this.#handlers.keys()])
     })
-    sub.on('message', (channel: string, message: string) => {
+    sub.on(this.#host.pubsub.messageEvent, (channel: string, message: string) => {
       const handler = this.#handlers.get(channel)
       if (handler === undefined) return
       try {
@@ -145,7 +153,7 @@ export class RedisAdmin implements BackendAdmin {
 
   async #subscribe (sub: Redis, channels: string[]): Promise<void> {
     try {
-      await sub.subscribe(...channels)
+      await this.#host.pubsub.subscribe(sub, channels)
     } catch (err) {
       this.#host.fail('adminSubscribe', err)
     }

@@ -13,6 +13,78 @@ export function roomKey (base: string, room: string, kind: 'offs' | 'hist' | 'he
   return `${base}{room:${room}}:${kind}`
 }
 
+/**
+ * Base of a namespace's shared keys and channels (`<prefix><ns>:{ns:<ns>}:`):
+ * the membership index (members of each room, rooms, nodes, presence,
+ * connection → node), the namespace and node channels, the recovery settings
+ * and the sessions share the namespace's hash tag, so the scripts and
+ * transactions over them stay in one slot under Redis Cluster.
+ */
+export function namespaceBase (keyPrefix: string, namespace: string): string {
+  return `${keyPrefix}${namespace}:{ns:${namespace}}:`
+}
+
+/**
+ * Pub/sub of the adapter: PUBLISH/SUBSCRIBE on a single Redis (any version),
+ * SPUBLISH/SSUBSCRIBE on a Redis Cluster (sharded pub/sub, Redis ≥ 7: a
+ * channel lives in its slot's shard, like a key).
+ */
+export interface PubSub {
+  readonly sharded: boolean
+  /** The event a subscriber connection emits per message: `(channel, message)`. */
+  readonly messageEvent: 'message' | 'smessage'
+  publish (client: Redis, channel: string, message: string): Promise<number>
+  /** Subscribe `channels` (one command per channel when sharded: a command may not span slots). */
+  subscribe (sub: Redis, channels: string[]): Promise<void>
+  unsubscribe (sub: Redis, channels: string[]): Promise<void>
+}
+
+const PLAIN_PUBSUB: PubSub = {
+  sharded: false,
+  messageEvent: 'message',
+  publish: async (client, channel, message) => await client.publish(channel, message),
+  subscribe: async (sub, channels) => { await sub.subscribe(...channels) },
+  unsubscribe: async (sub, channels) => { await sub.unsubscribe(...channels) }
+}
+const SHARDED_PUBSUB: PubSub = {
+  sharded: true,
+  messageEvent: 'smessage',
+  publish: async (client, channel, message) => await client.spublish(channel, message) as number,
+  subscribe: async (sub, channels) => { await Promise.all(channels.map(async (c) => await sub.ssubscribe(c))) },
+  unsubscribe: async (sub, channels) => { await Promise.all(channels.map(async (c) => await sub.sunsubscribe(c))) }
+}
+
+/** The pub/sub commands for a single Redis (false) or a Redis Cluster (true). */
+export function pubSub (sharded: boolean): PubSub {
+  return sharded ? SHARDED_PUBSUB : PLAIN_PUBSUB
+}
+
+/** The Redis Cluster hash slot of a key or shard channel (CRC16/XMODEM of its hash tag, or of the whole name, mod 16384). */
+export function keySlot (key: string): number {
+  const bytes = Buffer.from(key)
+  let start = 0
+  let end = bytes.length
+  const open = bytes.indexOf(0x7b) // '{'
+  if (open !== -1) {
+    const close = bytes.indexOf(0x7d, open + 1) // '}'
+    if (close > open + 1) {
+      start = open + 1
+      end = close
+    }
+  }
+  let crc = 0
+  for (let i = start; i < end; i++) {
+    crc ^= bytes[i] << 8
+    for (let bit = 0; bit < 8; bit++) crc = (crc & 0x8000) !== 0 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff
+  }
+  return crc % 16384
+}
+
+/** A script's text with its PUBLISH calls made SPUBLISH (Redis Cluster: the channel must be in the script's slot). */
+export function shardedScript (lua: string, sharded: boolean): string {
+  return sharded ? lua.replaceAll("redis.call('PUBLISH'", "redis.call('SPUBLISH'") : lua
+}
+
 /** Head of a room message published on the room's channel: `r`/`R`, publisher, room length, room, except list, '\n' (the frame, or offset, epoch and frame, follow). */
 export function roomHead (kind: 'r' | 'R', nodeId: string, room: string, exceptCsv = ''): string {
   return kind + nodeId + '\n' + room.length + '\n' + room + exceptCsv + '\n'
@@ -24,24 +96,26 @@ export interface HistoryHost {
   client (): HistoryClient | null
   /** True while this node's subscription to the room's channel is confirmed (it receives its own publications to the room). */
   subscribed (namespace: string, room: string): boolean
-  /** The namespace's base, node id and context once it started, else null. */
-  space (namespace: string): { base: string, nodeId: string, ctx: BackendContext } | null
+  /** The namespace's base, shared-key base (`namespaceBase`), node id and context once it started, else null. */
+  space (namespace: string): { base: string, nsBase: string, nodeId: string, ctx: BackendContext } | null
   /** Count and (rate-limited) log a failure. */
   fail (op: string, err: unknown): void
 }
 
 /** The command connection with the history's scripts (see `defineHistoryCommands`). */
 export interface HistoryClient extends Redis {
-  socketspecRecord (offs: string, hist: string, channel: string, head: string, frame: string, roomJson: string, historySize: number, ttlMs: number, epoch: string, reset: string): Promise<[number, string]>
+  /** Resolves `[offset, epoch, regressed]`: regressed is 1 when the epoch was changed because the room's offset was below `seenOffset`. */
+  socketspecRecord (offs: string, hist: string, channel: string, head: string, frame: string, roomJson: string, historySize: number, ttlMs: number, epoch: string, reset: string, seenEpoch: string, seenOffset: number): Promise<[number, string, number]>
   socketspecPosition (offs: string, hist: string, epoch: string, ttlMs: number): Promise<[number, string]>
   socketspecSince (offs: string, hist: string, epoch: string, from: number, historySize: number): Promise<string[] | null>
   socketspecReset (offs: string, hist: string, epoch: string, ttlMs: number): Promise<number>
-  socketspecSave (...args: Array<string | number>): Promise<number>
+  /** One room of a stored session: resolves `[offset, epoch, expires]`. */
+  socketspecHold (offs: string, hist: string, held: string, ttlMs: number, token: string, epoch: string): Promise<[number, string, number]>
 }
 
-/** A publish-only connection (an emitter's) with its room script (see `defineEmitterCommands`). */
+/** A publish-only connection (an emitter's): the room script of the nodes' (see `defineEmitterCommands`). */
 export interface EmitterClient extends Redis {
-  socketspecEmitRoom (offs: string, hist: string, recovery: string, channel: string, recordedHead: string, plainHead: string, frame: string, roomJson: string, epoch: string): Promise<[number, string]>
+  socketspecRecord: HistoryClient['socketspecRecord']
 }
 
 // A new epoch (ARGV epoch) when the room has none (never used, expired, evicted, Redis restarted empty) or when asked (reset).
@@ -54,37 +128,31 @@ local function ensure(offs, hist, epoch, reset)
   return epoch
 end
 `
-// Offset, history, expiry and publication in one step: the frame carries its position at the top level.
-const RECORD_FN = ENSURE + `
-local function record(offs, hist, channel, head, frame, roomJson, historySize, ttlMs, newEpoch, reset)
-  local epoch = ensure(offs, hist, newEpoch, reset)
-  local offset = redis.call('HINCRBY', offs, 'offset', 1)
-  local positioned = string.sub(frame, 1, -2) .. ',"room":' .. roomJson .. ',"offset":' .. offset .. ',"epoch":"' .. epoch .. '"}'
-  redis.call('RPUSH', hist, positioned)
-  redis.call('LTRIM', hist, -historySize, -1)
-  redis.call('PEXPIRE', offs, ttlMs)
-  redis.call('PEXPIRE', hist, ttlMs)
-  redis.call('PUBLISH', channel, head .. offset .. '\\n' .. epoch .. '\\n' .. positioned)
-  return {offset, epoch}
+// KEYS offs, hist; ARGV channel, message head, frame, room as JSON, historySize, ttl ms, new epoch, reset ('1'),
+// the epoch and offset the caller last saw ('' and 0: none). Offset, history, expiry and publication in one step:
+// the frame carries its position at the top level. When the room's offset is below what the caller saw in the
+// same epoch, writes were lost (a Redis Cluster replica promoted before it had them): a new epoch, so that no
+// resume across the loss says recovered.
+const RECORD = ENSURE + `
+local offs, hist = KEYS[1], KEYS[2]
+local reset = ARGV[8] == '1'
+local regressed = 0
+if not reset and ARGV[9] ~= '' then
+  local h = redis.call('HMGET', offs, 'epoch', 'offset')
+  if h[1] == ARGV[9] and (tonumber(h[2]) or 0) < tonumber(ARGV[10]) then
+    reset = true
+    regressed = 1
+  end
 end
-`
-// KEYS offs, hist; ARGV channel, message head, frame, room as JSON, historySize, ttl ms, new epoch, reset ('1').
-const RECORD = RECORD_FN + `
-return record(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[8] == '1')
-`
-// An emitter's room broadcast (socketspec/emitter). KEYS offs, hist, the namespace's recovery settings (a hash
-// the nodes write at start); ARGV channel, recorded head, plain head, frame, room as JSON, new epoch.
-// With recovery settings: recorded like a node's broadcast (same record()); without: published as is.
-// Read at every broadcast, inside the script: an emitter started before the nodes records once they wrote them.
-const EMIT_ROOM = RECORD_FN + `
-local s = redis.call('HMGET', KEYS[3], 'ttl', 'historySize')
-local ttl = tonumber(s[1])
-local size = tonumber(s[2])
-if not ttl or not size or size < 1 then
-  redis.call('PUBLISH', ARGV[1], ARGV[3] .. ARGV[4])
-  return {0, ''}
-end
-return record(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[4], ARGV[5], size, math.ceil(ttl * 1000), ARGV[6], false)
+local epoch = ensure(offs, hist, ARGV[7], reset)
+local offset = redis.call('HINCRBY', offs, 'offset', 1)
+local positioned = string.sub(ARGV[3], 1, -2) .. ',"room":' .. ARGV[4] .. ',"offset":' .. offset .. ',"epoch":"' .. epoch .. '"}'
+redis.call('RPUSH', hist, positioned)
+redis.call('LTRIM', hist, -tonumber(ARGV[5]), -1)
+redis.call('PEXPIRE', offs, ARGV[6])
+redis.call('PEXPIRE', hist, ARGV[6])
+redis.call('PUBLISH', ARGV[1], ARGV[2] .. offset .. '\\n' .. epoch .. '\\n' .. positioned)
+return {offset, epoch, regressed}
 `
 // KEYS offs, hist; ARGV new epoch, ttl ms. A join is activity: the history lives ttl from now.
 const POSITION = ENSURE + `
@@ -113,55 +181,76 @@ ensure(KEYS[1], KEYS[2], ARGV[1], true)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `
-// KEYS session, held rooms index, then offs, hist, held of each room;
-// ARGV ttl ms, token, previous id, user id ('' none), epoch prefix, then the rooms.
-// Stores {p, u, r: [[room, offset, epoch]]} for ttl; each room is held (and its history kept) at least as long.
-const SAVE = ENSURE + `
+// One room of a session being stored (the room's slot). KEYS offs, hist, held; ARGV ttl ms, token, new epoch.
+// The room is held by the token (and its history kept) at least ttl; returns {offset, epoch, expires}.
+const HOLD = ENSURE + `
 local ttl = tonumber(ARGV[1])
 local t = redis.call('TIME')
 local expires = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + ttl
-local rooms = {}
-for i = 6, #ARGV do
-  local k = 3 + (i - 6) * 3
-  local epoch = ensure(KEYS[k], KEYS[k + 1], ARGV[5] .. (i - 5), false)
-  local offset = tonumber(redis.call('HGET', KEYS[k], 'offset'))
-  for j = 0, 1 do
-    if redis.call('PTTL', KEYS[k + j]) < ttl and redis.call('EXISTS', KEYS[k + j]) == 1 then redis.call('PEXPIRE', KEYS[k + j], ttl) end
-  end
-  redis.call('ZADD', KEYS[k + 2], expires, ARGV[2])
-  redis.call('PEXPIRE', KEYS[k + 2], ttl)
-  redis.call('ZADD', KEYS[2], 'GT', expires, ARGV[i])
-  rooms[#rooms + 1] = {ARGV[i], offset, epoch}
+local epoch = ensure(KEYS[1], KEYS[2], ARGV[3], false)
+local offset = tonumber(redis.call('HGET', KEYS[1], 'offset'))
+for j = 1, 2 do
+  if redis.call('PTTL', KEYS[j]) < ttl and redis.call('EXISTS', KEYS[j]) == 1 then redis.call('PEXPIRE', KEYS[j], ttl) end
 end
-redis.call('PEXPIRE', KEYS[2], ttl)
-redis.call('SET', KEYS[1], cjson.encode({p = ARGV[3], u = ARGV[4], r = rooms}), 'PX', ttl)
-return #rooms
+redis.call('ZADD', KEYS[3], expires, ARGV[2])
+redis.call('PEXPIRE', KEYS[3], ttl)
+return {offset, epoch, expires}
 `
 
-/** Register the history's scripts on a command connection (EVALSHA, reloaded after a Redis restart). */
-export function defineHistoryCommands (cmd: Redis): void {
-  cmd.defineCommand('socketspecRecord', { numberOfKeys: 2, lua: RECORD })
+/** Register the history's scripts on a command connection (EVALSHA, reloaded after a Redis restart); `sharded`: on a Redis Cluster. */
+export function defineHistoryCommands (cmd: Redis, sharded: boolean): void {
+  cmd.defineCommand('socketspecRecord', { numberOfKeys: 2, lua: shardedScript(RECORD, sharded) })
   cmd.defineCommand('socketspecPosition', { numberOfKeys: 2, lua: POSITION })
   cmd.defineCommand('socketspecSince', { numberOfKeys: 2, lua: SINCE })
   cmd.defineCommand('socketspecReset', { numberOfKeys: 2, lua: RESET })
-  // one key triple per room: the number of keys is given per call
-  cmd.defineCommand('socketspecSave', { lua: SAVE })
+  cmd.defineCommand('socketspecHold', { numberOfKeys: 3, lua: HOLD })
 }
 
-/** Register the emitter's room script on its connection (EVALSHA, reloaded after a Redis restart). */
-export function defineEmitterCommands (cmd: Redis): void {
-  cmd.defineCommand('socketspecEmitRoom', { numberOfKeys: 3, lua: EMIT_ROOM })
+/** Register the emitter's room script on its connection: the nodes' recording script. */
+export function defineEmitterCommands (cmd: Redis, sharded: boolean): void {
+  cmd.defineCommand('socketspecRecord', { numberOfKeys: 2, lua: shardedScript(RECORD, sharded) })
+}
+
+/** How long an emitter trusts the recovery settings it read (a namespace without them is asked again every time). */
+const SETTINGS_CACHE_MS = 1000
+
+/**
+ * The namespace's recovery settings as an emitter sees them: read from the
+ * hash the nodes write at start (`<nsBase>recovery`), kept `SETTINGS_CACHE_MS`
+ * once found. Not cached while absent, so an emitter started before the nodes
+ * records from the first broadcast after a node wrote them.
+ */
+export class RecoverySettings {
+  #value: { historySize: number, ttlMs: number } | null = null
+  #until = 0
+
+  async get (cmd: Redis, nsBase: string): Promise<{ historySize: number, ttlMs: number } | null> {
+    if (this.#value !== null && Date.now() < this.#until) return this.#value
+    const [ttl, size] = await cmd.hmget(nsBase + 'recovery', 'ttl', 'historySize')
+    const ttlS = Number(ttl)
+    const historySize = Number(size)
+    this.#value = ttl !== null && size !== null && ttlS > 0 && historySize >= 1 ? { historySize, ttlMs: Math.ceil(ttlS * 1000) } : null
+    this.#until = Date.now() + SETTINGS_CACHE_MS
+    return this.#value
+  }
 }
 
 /**
- * Publish an emitter's room broadcast in one round trip: recorded with an
- * offset (and delivered by every node from the publication) when the
- * namespace's recovery settings are in Redis, published as is otherwise.
- * Resolves with the offset given (0: not recorded).
+ * Publish an emitter's room broadcast: recorded with an offset (and delivered
+ * by every node from the publication) when the namespace's recovery settings
+ * are in Redis, published as is otherwise. Two steps (the settings live in the
+ * namespace's slot, the room's keys in the room's). Resolves with the offset
+ * given (0: not recorded).
  */
-export async function emitRoom (cmd: EmitterClient, base: string, nodeId: string, room: string, frame: string): Promise<number> {
-  const [offset] = await cmd.socketspecEmitRoom(roomKey(base, room, 'offs'), roomKey(base, room, 'hist'), base + 'recovery', roomKey(base, room, 'bus'),
-    roomHead('R', nodeId, room), roomHead('r', nodeId, room), frame, JSON.stringify(room), nextEpoch())
+export async function emitRoom (cmd: EmitterClient, pubsub: PubSub, settings: RecoverySettings, base: string, nsBase: string, nodeId: string, room: string, frame: string): Promise<number> {
+  const s = await settings.get(cmd, nsBase)
+  const channel = roomKey(base, room, 'bus')
+  if (s === null) {
+    await pubsub.publish(cmd, channel, roomHead('r', nodeId, room) + frame)
+    return 0
+  }
+  const [offset] = await cmd.socketspecRecord(roomKey(base, room, 'offs'), roomKey(base, room, 'hist'), channel,
+    roomHead('R', nodeId, room), frame, JSON.stringify(room), s.historySize, s.ttlMs, nextEpoch(), '0', '', 0)
   return offset
 }
 
@@ -170,6 +259,16 @@ const EPOCH_PREFIX = randomBytes(6).toString('base64url')
 let epochs = 0
 function nextEpoch (): string {
   return EPOCH_PREFIX + (++epochs).toString(36)
+}
+
+/** Most rooms whose last seen position a node remembers (oldest forgotten first). */
+const MAX_SEEN = 10_000
+
+/** Remember `position` for `room` in a bounded map (most recent last). */
+function remember (map: Map<string, RoomPosition>, room: string, position: RoomPosition): void {
+  map.delete(room)
+  map.set(room, position)
+  if (map.size > MAX_SEEN) map.delete(map.keys().next().value as string)
 }
 
 /**
@@ -184,11 +283,20 @@ function nextEpoch (): string {
  * members only, in a local epoch, and the room is remembered: its epoch in
  * Redis is changed as soon as Redis answers again (before this node records
  * anything else there), so that no resume across that gap says recovered.
+ *
+ * On a Redis Cluster, a master may die before its replica had its last
+ * writes: the promoted replica then gives offsets again that some node had
+ * already seen. Each node remembers the last position it saw per room (its
+ * own recordings and the room's publications it received, in order): the
+ * recording script starts a new epoch when the room is behind what the node
+ * saw, and a publication at or before the last one received from the room's
+ * channel changes the epoch at once, so that a resume across the lost writes
+ * is reported `recovered: false`.
  */
 export class RedisHistory implements SharedHistory {
   readonly shared = true
   readonly sessions = 0
-  readonly stats = { recorded: 0, unrecorded: 0, epochResets: 0 }
+  readonly stats = { recorded: 0, unrecorded: 0, epochResets: 0, regressions: 0 }
   readonly #host: HistoryHost
   readonly #namespace: string
   readonly #limits: HistoryLimits
@@ -198,6 +306,12 @@ export class RedisHistory implements SharedHistory {
   /** Local positions of rooms while Redis is unreachable (a local epoch each). */
   readonly #local = new Map<string, RoomPosition>()
   #resetting: Promise<void> | null = null
+  /** Rooms whose epoch change is on its way to Redis (one at a time: a second one would change it twice). */
+  readonly #resets = new Set<string>()
+  /** Per room, the last position this node recorded or received (the recording script's lost-write check). */
+  readonly #seen = new Map<string, RoomPosition>()
+  /** Per room, the last position received from the room's channel (publications come in offset order). */
+  readonly #stream = new Map<string, RoomPosition>()
 
   constructor (host: HistoryHost, namespace: string, limits: HistoryLimits) {
     this.#host = host
@@ -231,12 +345,21 @@ export class RedisHistory implements SharedHistory {
     if (space === null) return
     const cmd = this.#host.client()
     if (cmd === null) return this.#deliverUnrecorded(space.ctx, room, frame, except)
-    const reset = this.#gaps.has(room)
+    // an epoch change already sent on this connection comes first: this one records in the new epoch
+    const reset = this.#gaps.has(room) && !this.#resets.has(room)
+    if (reset) this.#resets.add(room)
     const exceptCsv = except === undefined || except.length === 0 ? '' : except.join(',')
+    const seen = this.#seen.get(room)
     try {
-      const [offset, epoch] = await cmd.socketspecRecord(roomKey(space.base, room, 'offs'), roomKey(space.base, room, 'hist'), roomKey(space.base, room, 'bus'),
-        roomHead('R', space.nodeId, room, exceptCsv), frame, JSON.stringify(room), this.#limits.historySize, this.#ttlMs, nextEpoch(), reset ? '1' : '0')
+      const [offset, epoch, regressed] = await cmd.socketspecRecord(roomKey(space.base, room, 'offs'), roomKey(space.base, room, 'hist'), roomKey(space.base, room, 'bus'),
+        roomHead('R', space.nodeId, room, exceptCsv), frame, JSON.stringify(room), this.#limits.historySize, this.#ttlMs, nextEpoch(), reset ? '1' : '0',
+        seen?.epoch ?? '', seen?.offset ?? 0)
       this.stats.recorded++
+      if (regressed === 1) {
+        this.#regressed(room)
+        this.stats.epochResets++
+      }
+      this.#see(this.#seen, room, offset, epoch)
       if (reset) this.#closeGap(room)
       // Without a confirmed subscription to the room this node may not see its own broadcast: its members get it now.
       // (A copy that still comes from a subscription being confirmed is at or before the position a joining member
@@ -245,6 +368,8 @@ export class RedisHistory implements SharedHistory {
     } catch (err) {
       this.#host.fail('record', err)
       this.#deliverUnrecorded(space.ctx, room, frame, except)
+    } finally {
+      if (reset) this.#resets.delete(room)
     }
   }
 
@@ -267,22 +392,17 @@ export class RedisHistory implements SharedHistory {
     const cmd = this.#host.client()
     if (rooms.length === 0) return []
     if (space === null || cmd === null) return rooms.map(() => null)
-    const pipeline = cmd.pipeline()
-    for (const [room, from] of rooms) {
-      (pipeline as unknown as HistoryClient).socketspecSince(roomKey(space.base, room, 'offs'), roomKey(space.base, room, 'hist'), from.epoch, from.offset, this.#limits.historySize)
-    }
-    try {
-      const results = await pipeline.exec()
-      return rooms.map(([room], i) => {
-        const [err, frames] = results?.[i] ?? [new Error('no reply'), null]
+    // one call per room, sent together (rooms live in different slots of a Redis Cluster: no pipeline across them)
+    return await Promise.all(rooms.map(async ([room, from]) => {
+      try {
+        const frames = await cmd.socketspecSince(roomKey(space.base, room, 'offs'), roomKey(space.base, room, 'hist'), from.epoch, from.offset, this.#limits.historySize)
         // a room with a gap not yet closed in Redis is not recoverable, whatever Redis says
-        if (err !== null || this.#gaps.has(room)) return null
-        return frames as string[] | null
-      })
-    } catch (err) {
-      this.#host.fail('since', err)
-      return rooms.map(() => null)
-    }
+        return this.#gaps.has(room) ? null : frames
+      } catch (err) {
+        this.#host.fail('since', err)
+        return null
+      }
+    }))
   }
 
   async saveSession (token: string, previousId: string, userId: string | null, rooms: Iterable<string>): Promise<void> {
@@ -293,10 +413,19 @@ export class RedisHistory implements SharedHistory {
       this.#host.fail('saveSession', null)
       return
     }
-    const keys: string[] = [space.base + 'session:' + token, space.base + 'held']
-    for (const room of list) keys.push(roomKey(space.base, room, 'offs'), roomKey(space.base, room, 'hist'), roomKey(space.base, room, 'held'))
     try {
-      await (cmd as HistoryClient).socketspecSave(keys.length, ...keys, this.#ttlMs, token, previousId, userId ?? '', nextEpoch() + '.', ...list)
+      // Each room first (its slot): held by the token, its history kept; then the session and the held-rooms
+      // index (the namespace's slot), so a stored session never names a room that is not held.
+      const held = await Promise.all(list.map(async (room) => await cmd.socketspecHold(roomKey(space.base, room, 'offs'), roomKey(space.base, room, 'hist'),
+        roomKey(space.base, room, 'held'), this.#ttlMs, token, nextEpoch())))
+      const multi = cmd.multi()
+      list.forEach((room, i) => multi.zadd(space.nsBase + 'held', 'GT', held[i][2], room))
+      if (list.length > 0) multi.pexpire(space.nsBase + 'held', this.#ttlMs)
+      const r = list.map((room, i) => [room, held[i][0], held[i][1]])
+      multi.set(space.nsBase + 'session:' + token, JSON.stringify({ p: previousId, u: userId ?? '', r }), 'PX', this.#ttlMs)
+      const results = await multi.exec()
+      const failed = results?.find(([err]) => err !== null)
+      if (results === null || failed !== undefined) throw failed?.[0] ?? new Error('redis transaction aborted')
     } catch (err) {
       this.#host.fail('saveSession', err)
     }
@@ -306,7 +435,7 @@ export class RedisHistory implements SharedHistory {
     const space = this.#host.space(this.#namespace)
     const cmd = this.#host.client()
     if (space === null || cmd === null) throw new Error('Redis is unavailable')
-    const text = await cmd.getdel(space.base + 'session:' + token)
+    const text = await cmd.getdel(space.nsBase + 'session:' + token)
     if (text === null) return null
     const stored = JSON.parse(text) as { p: string, u: string, r: Array<[string, number, string]> | Record<string, never> }
     // cjson encodes an empty table as an object
@@ -320,9 +449,7 @@ export class RedisHistory implements SharedHistory {
     const space = this.#host.space(this.#namespace)
     const cmd = this.#host.client()
     if (space === null || cmd === null) return // the entries expire with the session's ttl anyway
-    const release = cmd.pipeline()
-    for (const room of rooms) release.zrem(roomKey(space.base, room, 'held'), token)
-    if (release.length > 0) release.exec().catch((err: unknown) => this.#host.fail('releaseSession', err))
+    for (const room of rooms) cmd.zrem(roomKey(space.base, room, 'held'), token).catch((err: unknown) => this.#host.fail('releaseSession', err))
   }
 
   /** True while a stored session holds `room` (one round trip). */
@@ -338,7 +465,7 @@ export class RedisHistory implements SharedHistory {
     const space = this.#host.space(this.#namespace)
     const cmd = this.#host.client()
     if (space === null || cmd === null) return []
-    return await cmd.zrangebyscore(space.base + 'held', Date.now(), '+inf')
+    return await cmd.zrangebyscore(space.nsBase + 'held', Date.now(), '+inf')
   }
 
   /** Redis answers again: change the epoch of every room with unrecorded broadcasts, first thing. */
@@ -356,13 +483,60 @@ export class RedisHistory implements SharedHistory {
     const space = this.#host.space(this.#namespace)
     const cmd = this.#host.client()
     if (space === null || cmd === null) return
-    const rooms = [...this.#gaps]
-    const pipeline = cmd.pipeline()
-    for (const room of rooms) (pipeline as unknown as HistoryClient).socketspecReset(roomKey(space.base, room, 'offs'), roomKey(space.base, room, 'hist'), nextEpoch(), this.#ttlMs)
+    await Promise.all([...this.#gaps].filter((room) => !this.#resets.has(room)).map(async (room) => {
+      this.#resets.add(room)
+      try {
+        await cmd.socketspecReset(roomKey(space.base, room, 'offs'), roomKey(space.base, room, 'hist'), nextEpoch(), this.#ttlMs)
+        this.#closeGap(room)
+      } catch (err) {
+        this.#host.fail('resetEpoch', err)
+      } finally {
+        this.#resets.delete(room)
+      }
+    }))
+  }
+
+  /**
+   * A recorded publication of `room` came from the room's channel. Publications
+   * of a room come in offset order: one at or before the last one received in
+   * the same epoch means Redis lost writes this node had seen (a replica promoted
+   * before it had them), and the room's epoch is changed at once.
+   */
+  received (room: string, offset: number, epoch: string): void {
+    const last = this.#stream.get(room)
+    if (last !== undefined && last.epoch === epoch && offset <= last.offset) {
+      this.#regressed(room)
+      void this.#resetEpoch(room)
+    }
+    this.#see(this.#stream, room, offset, epoch)
+    this.#see(this.#seen, room, offset, epoch)
+  }
+
+  /** This node's last seen position of `room` moves to (offset, epoch) unless it already is past it in that epoch. */
+  #see (map: Map<string, RoomPosition>, room: string, offset: number, epoch: string): void {
+    const last = map.get(room)
+    if (last !== undefined && last.epoch === epoch && last.offset >= offset && map === this.#seen) return
+    remember(map, room, { offset, epoch })
+  }
+
+  #regressed (room: string): void {
+    this.stats.regressions++
+    this.#host.fail('lostWrites', new Error(`room '${room}': Redis gave offsets this node had already seen (writes lost in a failover); new epoch`))
+  }
+
+  async #resetEpoch (room: string): Promise<void> {
+    const space = this.#host.space(this.#namespace)
+    const cmd = this.#host.client()
+    if (space === null || cmd === null) {
+      this.#gaps.add(room)
+      return
+    }
     try {
-      const results = await pipeline.exec()
-      rooms.forEach((room, i) => { if (results?.[i]?.[0] === null) this.#closeGap(room) })
+      await cmd.socketspecReset(roomKey(space.base, room, 'offs'), roomKey(space.base, room, 'hist'), nextEpoch(), this.#ttlMs)
+      this.stats.epochResets++
     } catch (err) {
+      // the next recording of the room resets it
+      this.#gaps.add(room)
       this.#host.fail('resetEpoch', err)
     }
   }

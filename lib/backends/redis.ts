@@ -1,16 +1,35 @@
 import { randomUUID } from 'node:crypto'
-import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, type ChainableCommander, type ClusterOptions, type RedisOptions } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { BackendAdapter, BackendAdmin, BackendContext, BackendPublisher, BackendStats } from './types.js'
 import { RedisAdmin } from './redis-admin.js'
 import { FST_SOCKETSPEC_INVALID_OPTION } from '../errors.js'
 import type { HistoryLimits } from '../history.js'
-import { RedisHistory, defineEmitterCommands, defineHistoryCommands, emitRoom, roomHead, roomKey, type EmitterClient, type HistoryClient, type HistoryHost } from './redis-history.js'
+import {
+  RecoverySettings, RedisHistory, defineEmitterCommands, defineHistoryCommands, emitRoom, keySlot, namespaceBase, pubSub, roomHead, roomKey, shardedScript,
+  type EmitterClient, type HistoryClient, type HistoryHost, type PubSub
+} from './redis-history.js'
 
 /** Options of `redisBackend()`. */
 export interface RedisBackendOptions {
-  /** Redis URL. Default `'redis://127.0.0.1:6379'`. Ignored when `client` is given. */
+  /** Redis URL. Default `'redis://127.0.0.1:6379'`. Ignored when `client` is given. Not with `cluster`. */
   url?: string
+  /**
+   * The startup nodes of a Redis Cluster (Redis ≥ 7): with it the adapter runs
+   * on ioredis' `Cluster` client with sharded pub/sub (SSUBSCRIBE/SPUBLISH): a
+   * room's channel, offsets and history share the room's hash slot
+   * (`{room:<name>}`), the namespace's membership index, presence, channels and
+   * sessions the namespace's (`{ns:<namespace>}`). Exclusive with `url` and `client`.
+   *
+   * @example
+   * redisBackend({ cluster: [{ host: '10.0.0.1', port: 6379 }, { host: '10.0.0.2', port: 6379 }] })
+   */
+  cluster?: Array<{ host: string, port: number }>
+  /**
+   * Extra ioredis `ClusterOptions` applied last (with `cluster` only). Per-node
+   * settings go in its `redisOptions`, applied over the adapter's.
+   */
+  clusterOptions?: ClusterOptions
   /**
    * An ioredis client used as a template: the adapter opens its own two
    * connections with `client.duplicate(...)` (commands and pub/sub, with the
@@ -45,7 +64,7 @@ export interface RedisBackendOptions {
    * redisBackend({ url, maxPendingBytes: 32 * 1024 * 1024 }) // large, bursty broadcasts
    */
   maxPendingBytes?: number
-  /** Extra ioredis options applied last (overriding `enableOfflineQueue`, `socketTimeout` or `maxRetriesPerRequest` weakens the memory bound: don't). */
+  /** Extra ioredis options applied last (overriding `enableOfflineQueue`, `socketTimeout` or `maxRetriesPerRequest` weakens the memory bound: don't). With `cluster`: the options of each node's connection. */
   redisOptions?: RedisOptions
 }
 
@@ -53,11 +72,11 @@ export interface RedisBackendOptions {
 interface ScriptClient extends Redis {
   socketspecLeave (roomKey: string, roomsKey: string, nodeRoomsKey: string, connectionId: string, room: string, entry: string): Promise<number>
   socketspecToConnection (connsKey: string, connectionId: string, nodeChannelPrefix: string, message: string): Promise<number>
-  socketspecPurge (base: string, nodeId: string): Promise<number>
-  socketspecSweep (base: string, selfNodeId: string): Promise<string[]>
+  socketspecPurge (nodesKey: string, nsBase: string, nodeId: string): Promise<number>
+  socketspecSweep (nodesKey: string, nsBase: string, selfNodeId: string): Promise<string[]>
 }
 interface ScriptPipeline extends ChainableCommander {
-  socketspecPurge (base: string, nodeId: string): ScriptPipeline
+  socketspecPurge (nodesKey: string, nsBase: string, nodeId: string): ScriptPipeline
 }
 
 /**
@@ -78,8 +97,10 @@ interface RoomSub {
 /** State of one namespace served by this node. */
 interface Space {
   ctx: BackendContext
-  /** `${keyPrefix}${namespace}:` */
+  /** `${keyPrefix}${namespace}:`: rooms' keys are `${base}{room:<name>}:…` */
   base: string
+  /** `${base}{ns:<namespace>}:`: the namespace's shared keys and channels (one hash slot, see `namespaceBase`). */
+  nsBase: string
   /** Namespace channel: `emit` to every connection of the namespace. */
   channel: string
   /** This node's channel: `toConnection` to its connections. */
@@ -98,13 +119,16 @@ interface Space {
   timer: NodeJS.Timeout | null
   /** This node's registration in Redis may be stale: rewrite it from the local index at the next tick. */
   dirty: boolean
+  /** A SUBSCRIBE of this namespace failed or was lost (a Redis Cluster master died): the next tick subscribes again. */
+  resubscribe: boolean
   ticking: boolean
   /** With session recovery: the namespace's room history and sessions in Redis. */
   history: RedisHistory | null
 }
 
-// Removes everything node ARGV[2] registered under base ARGV[1]: memberships
-// (dropping rooms left empty from the index), presence and liveness.
+// Removes everything node ARGV[2] registered under the namespace's shared-key base ARGV[1]: memberships
+// (dropping rooms left empty from the index), presence and liveness. Every key it touches is under
+// that base (one hash slot); KEYS[1], the nodes set, only routes the call on a Redis Cluster.
 const PURGE_FN = `
 local function purge(base, node)
   local nodeConns = base .. 'node:' .. node .. ':conns'
@@ -131,7 +155,7 @@ local function purge(base, node)
 end
 `
 const PURGE = PURGE_FN + 'return purge(ARGV[1], ARGV[2])'
-// Purges every node of the namespace whose liveness key expired; returns their ids.
+// Purges every node of the namespace whose liveness key expired; returns their ids. KEYS[1]: the nodes set.
 const SWEEP = PURGE_FN + `
 local purged = {}
 for _, node in ipairs(redis.call('SMEMBERS', ARGV[1] .. 'nodes')) do
@@ -204,7 +228,9 @@ export function redisBackend (options: RedisBackendOptions = {}): BackendAdapter
 
 class RedisBackend implements BackendAdapter {
   readonly name = 'redis'
-  readonly #options: Required<Omit<RedisBackendOptions, 'client' | 'redisOptions'>> & Pick<RedisBackendOptions, 'client' | 'redisOptions'>
+  readonly #options: Required<Omit<RedisBackendOptions, 'client' | 'redisOptions' | 'cluster' | 'clusterOptions'>> & Pick<RedisBackendOptions, 'client' | 'redisOptions' | 'cluster' | 'clusterOptions'>
+  /** PUBLISH/SUBSCRIBE, or SPUBLISH/SSUBSCRIBE on a Redis Cluster. */
+  readonly #pubsub: PubSub
   #cmd: ScriptClient | null = null
   #sub: Redis | null = null
   readonly #spaces = new Map<string, Space>()
@@ -247,6 +273,17 @@ class RedisBackend implements BackendAdapter {
     if (opts.client !== undefined && typeof opts.client?.duplicate !== 'function') {
       throw new FST_SOCKETSPEC_INVALID_OPTION('backend', 'redisBackend client must be an ioredis client')
     }
+    if (opts.cluster !== undefined) {
+      if (options.url !== undefined || options.client !== undefined) {
+        throw new FST_SOCKETSPEC_INVALID_OPTION('backend', 'redisBackend cluster is exclusive with url and client')
+      }
+      if (!Array.isArray(opts.cluster) || opts.cluster.length === 0 || !opts.cluster.every(isNode)) {
+        throw new FST_SOCKETSPEC_INVALID_OPTION('backend', 'redisBackend cluster must be a non-empty array of { host: string, port: number }')
+      }
+    }
+    if (opts.clusterOptions !== undefined && (opts.cluster === undefined || opts.clusterOptions === null || typeof opts.clusterOptions !== 'object')) {
+      throw new FST_SOCKETSPEC_INVALID_OPTION('backend', 'redisBackend clusterOptions must be an object, given with cluster')
+    }
     for (const key of ['commandTimeout', 'reconnectMaxDelay', 'connectTimeout', 'errorLogInterval'] as const) {
       if (typeof opts[key] !== 'number' || !(opts[key] >= 0)) throw new FST_SOCKETSPEC_INVALID_OPTION('backend', `redisBackend ${key} must be a non-negative number`)
     }
@@ -254,6 +291,7 @@ class RedisBackend implements BackendAdapter {
       throw new FST_SOCKETSPEC_INVALID_OPTION('backend', 'redisBackend maxPendingBytes must be a positive number')
     }
     this.#options = opts
+    this.#pubsub = pubSub(opts.cluster !== undefined)
   }
 
   async start (ctx: BackendContext): Promise<void> {
@@ -265,18 +303,20 @@ class RedisBackend implements BackendAdapter {
     }
     this.#log ??= ctx.log
     const base = `${this.#options.keyPrefix}${ctx.namespace}:`
-    const nodeBase = `${base}node:${ctx.nodeId}:`
+    const nsBase = namespaceBase(this.#options.keyPrefix, ctx.namespace)
+    const nodeBase = `${nsBase}node:${ctx.nodeId}:`
     const hbMs = ctx.heartbeatInterval * 1000
     const space: Space = {
       ctx,
       base,
-      channel: `${base}bus`,
+      nsBase,
+      channel: `${nsBase}bus`,
       nodeChannel: `${nodeBase}bus`,
-      connsKey: `${base}conns`,
+      connsKey: `${nsBase}conns`,
       rooms: new Map(),
       nodeId: ctx.nodeId,
-      roomsKey: `${base}rooms`,
-      nodesKey: `${base}nodes`,
+      roomsKey: `${nsBase}rooms`,
+      nodesKey: `${nsBase}nodes`,
       aliveKey: `${nodeBase}alive`,
       nodeConnsKey: `${nodeBase}conns`,
       nodeRoomsKey: `${nodeBase}rooms`,
@@ -285,6 +325,7 @@ class RedisBackend implements BackendAdapter {
       ttlMs: Math.ceil(hbMs * 1.25),
       timer: null,
       dirty: true,
+      resubscribe: false,
       ticking: false,
       history: this.#histories.get(ctx.namespace) ?? null
     }
@@ -294,7 +335,7 @@ class RedisBackend implements BackendAdapter {
     const [cmd, sub] = this.#connect()
 
     const ready = await Promise.all([waitReady(cmd, this.#options.connectTimeout), waitReady(sub, this.#options.connectTimeout)])
-    if (ready[1]) await withTimeout(this.#subscribe(sub, [space.channel, space.nodeChannel]), this.#options.connectTimeout)
+    if (ready[1]) await withTimeout(this.#subscribe(sub, [space.channel, space.nodeChannel], space), this.#options.connectTimeout)
     if (ready[0]) await this.tick(space)
     if (!ready[0] || !ready[1]) {
       ctx.log.error({ namespace: ctx.namespace }, 'redis backend: Redis is not reachable; running on local delivery until it is')
@@ -318,13 +359,13 @@ class RedisBackend implements BackendAdapter {
     const sub = this.#sub
     if (cmd !== null && cmd.status === 'ready') {
       try {
-        await cmd.socketspecPurge(space.base, space.nodeId)
+        await cmd.socketspecPurge(space.nodesKey, space.nsBase, space.nodeId)
       } catch (err) {
         this.#fail('stop', err)
       }
     }
     if (this.#spaces.size > 0) {
-      if (sub !== null && sub.status === 'ready') await sub.unsubscribe(...channels).catch((err: unknown) => this.#fail('unsubscribe', err))
+      if (sub !== null && sub.status === 'ready') await this.#pubsub.unsubscribe(sub, channels).catch((err: unknown) => this.#fail('unsubscribe', err))
       return
     }
     this.#cmd = null
@@ -379,7 +420,7 @@ class RedisBackend implements BackendAdapter {
     try {
       await Promise.all([
         execChecked(this.#cmd!.multi()
-          .sadd(space.base + 'room:' + room, connectionId)
+          .sadd(space.nsBase + 'room:' + room, connectionId)
           .sadd(space.roomsKey, room)
           .sadd(space.nodeRoomsKey, connectionId + '\n' + room)),
         this.#subscribed(space, entry)
@@ -398,7 +439,7 @@ class RedisBackend implements BackendAdapter {
     const space = this.#space(namespace, 'leave')
     if (space === null) return
     try {
-      await this.#cmd!.socketspecLeave(space.base + 'room:' + room, space.roomsKey, space.nodeRoomsKey, connectionId, room, connectionId + '\n' + room)
+      await this.#cmd!.socketspecLeave(space.nsBase + 'room:' + room, space.roomsKey, space.nodeRoomsKey, connectionId, room, connectionId + '\n' + room)
     } catch (err) {
       space.dirty = true
       this.#fail('leave', err)
@@ -409,7 +450,7 @@ class RedisBackend implements BackendAdapter {
     const space = this.#space(namespace, 'members')
     if (space === null) return []
     try {
-      return await this.#cmd!.smembers(space.base + 'room:' + room)
+      return await this.#cmd!.smembers(space.nsBase + 'room:' + room)
     } catch (err) {
       this.#fail('members', err)
       return []
@@ -420,7 +461,7 @@ class RedisBackend implements BackendAdapter {
     const space = this.#space(namespace, 'exists')
     if (space === null) return false
     try {
-      if (await this.#cmd!.exists(space.base + 'room:' + room) === 1) return true
+      if (await this.#cmd!.exists(space.nsBase + 'room:' + room) === 1) return true
       // a room held by a dropped session exists (SPEC §12)
       return space.history !== null && await space.history.holdsRemote(room)
     } catch (err) {
@@ -447,7 +488,7 @@ class RedisBackend implements BackendAdapter {
     try {
       const nodes = await this.#cmd!.smembers(space.nodesKey)
       if (nodes.length === 0) return []
-      return await this.#cmd!.sunion(...nodes.map((node) => `${space.base}node:${node}:conns`))
+      return await this.#cmd!.sunion(...nodes.map((node) => `${space.nsBase}node:${node}:conns`))
     } catch (err) {
       this.#fail('connections', err)
       return []
@@ -460,14 +501,14 @@ class RedisBackend implements BackendAdapter {
     if (space === null) return
     const exceptCsv = except === undefined || except.length === 0 ? '' : except.join(',')
     const message = roomHead('r', space.nodeId, room, exceptCsv) + frame
-    await this.#publish(message, (cmd) => cmd.publish(roomKey(space.base, room, 'bus'), message))
+    await this.#publish(message, async (cmd) => await this.#pubsub.publish(cmd, roomKey(space.base, room, 'bus'), message))
   }
 
   async publishAll (namespace: string, frame: string): Promise<void> {
     const space = this.#space(namespace, 'publish')
     if (space === null) return
     const message = 'a' + space.nodeId + '\n' + frame
-    await this.#publish(message, (cmd) => cmd.publish(space.channel, message))
+    await this.#publish(message, async (cmd) => await this.#pubsub.publish(cmd, space.channel, message))
   }
 
   /** Published to the channel of the node that holds the connection (one Lua call); nothing when no node does. */
@@ -475,7 +516,7 @@ class RedisBackend implements BackendAdapter {
     const space = this.#space(namespace, 'publish')
     if (space === null) return
     const message = 'c' + space.nodeId + '\n' + connectionId + '\n' + frame
-    await this.#publish(message, async (cmd) => await cmd.socketspecToConnection(space.connsKey, connectionId, space.base + 'node:', message) === 1 ? 1 : -1)
+    await this.#publish(message, async (cmd) => await cmd.socketspecToConnection(space.connsKey, connectionId, space.nsBase + 'node:', message) === 1 ? 1 : -1)
   }
 
   /**
@@ -489,9 +530,10 @@ class RedisBackend implements BackendAdapter {
     if (typeof namespace !== 'string' || namespace.length === 0) throw new FST_SOCKETSPEC_INVALID_OPTION('namespace', 'must be a non-empty string')
     const opts = this.#options
     const cmd = this.#newClient() as unknown as EmitterClient & ScriptClient
-    cmd.defineCommand('socketspecToConnection', { numberOfKeys: 1, lua: TO_CONNECTION })
-    defineEmitterCommands(cmd)
-    return new RedisPublisher(cmd, `${opts.keyPrefix}${namespace}:`, opts)
+    const sharded = this.#pubsub.sharded
+    cmd.defineCommand('socketspecToConnection', { numberOfKeys: 1, lua: shardedScript(TO_CONNECTION, sharded) })
+    defineEmitterCommands(cmd, sharded)
+    return new RedisPublisher(cmd, this.#pubsub, `${opts.keyPrefix}${namespace}:`, namespaceBase(opts.keyPrefix, namespace), opts)
   }
 
   stats (): BackendStats {
@@ -499,11 +541,12 @@ class RedisBackend implements BackendAdapter {
     for (const space of this.#spaces.values()) subscriptions += space.rooms.size
     const stats: BackendStats = { ...this.#stats, subscriptions, pendingBytes: this.#pendingBytes, connected: this.#cmd?.status === 'ready' && this.#sub?.status === 'ready' ? 1 : 0 }
     if (this.#histories.size > 0) {
-      stats.recorded = stats.unrecorded = stats.epochResets = 0
+      stats.recorded = stats.unrecorded = stats.epochResets = stats.regressions = 0
       for (const h of this.#histories.values()) {
         stats.recorded += h.stats.recorded
         stats.unrecorded += h.stats.unrecorded
         stats.epochResets += h.stats.epochResets
+        stats.regressions += h.stats.regressions
       }
     }
     return stats
@@ -541,10 +584,17 @@ class RedisBackend implements BackendAdapter {
           await this.#resync(space)
         }
       }
-      const purged = await cmd.socketspecSweep(space.base, space.nodeId)
+      const purged = await cmd.socketspecSweep(space.nodesKey, space.nsBase, space.nodeId)
       if (purged.length > 0) {
         this.#stats.purgedNodes += purged.length
         space.ctx.log.info({ namespace: space.ctx.namespace, nodes: purged }, 'redis backend: purged the members of dead nodes')
+      }
+      // rooms whose broadcasts Redis did not record (a Redis Cluster failover does not reconnect the client)
+      space.history?.onReconnect()
+      // a SUBSCRIBE that failed or was lost with a master: the namespace's channels and the rooms not confirmed
+      const sub = this.#sub
+      if (space.resubscribe && !this.#subStalled && sub !== null && sub.status === 'ready') {
+        this.#subscribeSpace(sub, space, [...space.rooms.values()].filter((e) => !e.confirmed))
       }
     } catch (err) {
       this.#fail('heartbeat', err)
@@ -559,7 +609,7 @@ class RedisBackend implements BackendAdapter {
     if (this.#spaces.get(space.ctx.namespace) !== space) return
     space.dirty = false
     const multi = this.#cmd!.multi() as ScriptPipeline
-    multi.socketspecPurge(space.base, space.nodeId)
+    multi.socketspecPurge(space.nodesKey, space.nsBase, space.nodeId)
       .set(space.aliveKey, '1', 'PX', space.ttlMs)
       .sadd(space.nodesKey, space.nodeId)
     const conns = [...space.ctx.localConnections()]
@@ -570,11 +620,11 @@ class RedisBackend implements BackendAdapter {
       multi.hset(space.connsKey, ...pairs)
     }
     // the namespace's recovery settings, for other writers of its history (an emitter)
-    if (space.history !== null) multi.hset(space.base + 'recovery', 'ttl', space.history.limits.ttl, 'historySize', space.history.limits.historySize)
+    if (space.history !== null) multi.hset(space.nsBase + 'recovery', 'ttl', space.history.limits.ttl, 'historySize', space.history.limits.historySize)
     for (const [room, ids] of space.ctx.localMemberships()) {
       const list = [...ids]
       if (list.length === 0) continue
-      multi.sadd(space.base + 'room:' + room, ...list)
+      multi.sadd(space.nsBase + 'room:' + room, ...list)
         .sadd(space.roomsKey, room)
         .sadd(space.nodeRoomsKey, ...list.map((id) => id + '\n' + room))
     }
@@ -646,7 +696,7 @@ class RedisBackend implements BackendAdapter {
     space.rooms.delete(room)
     this.#byChannel.delete(entry.channel)
     const sub = this.#sub
-    if (sub !== null && sub.status === 'ready') sub.unsubscribe(entry.channel).catch((err: unknown) => this.#fail('unsubscribe', err))
+    if (sub !== null && sub.status === 'ready') this.#pubsub.unsubscribe(sub, [entry.channel]).catch((err: unknown) => this.#fail('unsubscribe', err))
   }
 
   /** Wait (at most commandTimeout) for the room's subscription to be confirmed, unless Redis is known not to answer now. */
@@ -666,8 +716,9 @@ class RedisBackend implements BackendAdapter {
     for (let i = 0; i < entries.length; i += SUBSCRIBE_BATCH) {
       const batch = entries.slice(i, i + SUBSCRIBE_BATCH)
       try {
-        await sub.subscribe(...batch.map((e) => e.channel))
+        await this.#pubsub.subscribe(sub, batch.map((e) => e.channel))
       } catch (err) {
+        space.resubscribe = true
         this.#fail('subscribe', err)
         return
       }
@@ -697,10 +748,15 @@ class RedisBackend implements BackendAdapter {
           }
         }
       }
-      const entries = [...space.rooms.values()]
-      const all = this.#subscribe(sub, [space.channel, space.nodeChannel]).then(() => this.#subscribeRooms(sub, space, entries))
-      for (const entry of entries) entry.ready = all
+      this.#subscribeSpace(sub, space, [...space.rooms.values()])
     }
+  }
+
+  /** Subscribe the namespace and node channels of `space`, then the channels of `entries` (rooms). */
+  #subscribeSpace (sub: Redis, space: Space, entries: RoomSub[]): void {
+    space.resubscribe = false
+    const all = this.#subscribe(sub, [space.channel, space.nodeChannel], space).then(() => this.#subscribeRooms(sub, space, entries))
+    for (const entry of entries) entry.ready = all
   }
 
   #onMessage (channel: string, message: string): void {
@@ -732,7 +788,10 @@ class RedisBackend implements BackendAdapter {
           const nl4 = message.indexOf('\n', nl3 + 1)
           const nl5 = message.indexOf('\n', nl4 + 1)
           if (own && !space.rooms.has(room)) return
-          space.ctx.deliverRoom(room, message.slice(nl5 + 1), except, Number(message.slice(nl3 + 1, nl4)), message.slice(nl4 + 1, nl5))
+          const offset = Number(message.slice(nl3 + 1, nl4))
+          const epoch = message.slice(nl4 + 1, nl5)
+          space.history?.received(room, offset, epoch)
+          space.ctx.deliverRoom(room, message.slice(nl5 + 1), except, offset, epoch)
         } else if (!own) {
           space.ctx.deliverRoom(room, message.slice(nl3 + 1), except)
         }
@@ -761,7 +820,15 @@ class RedisBackend implements BackendAdapter {
   /** A command connection with the adapter's safety settings (see #connect). */
   #newClient (): Redis {
     const opts = this.#options
-    const base: RedisOptions = {
+    const base = this.#baseOptions()
+    if (opts.cluster !== undefined) return this.#newCluster(base, false)
+    return opts.client !== undefined ? opts.client.duplicate(base) : new Redis(opts.url, base)
+  }
+
+  /** The adapter's safety settings of a connection to Redis (with `redisOptions` over them). */
+  #baseOptions (): RedisOptions {
+    const opts = this.#options
+    return {
       keyPrefix: '',
       lazyConnect: false,
       enableOfflineQueue: false,
@@ -781,22 +848,69 @@ class RedisBackend implements BackendAdapter {
       retryStrategy: (times: number) => Math.min(times * 50, opts.reconnectMaxDelay),
       ...opts.redisOptions
     }
-    return opts.client !== undefined ? opts.client.duplicate(base) : new Redis(opts.url, base)
+  }
+
+  /**
+   * A Redis Cluster client with the same safety settings on every node
+   * connection (`base`), typed as a Redis: the adapter only uses the commands
+   * both have. `subscriber`: the sharded pub/sub connections (one per master,
+   * opened by ioredis as channels need them, resubscribed after a failover).
+   */
+  #newCluster (base: RedisOptions, subscriber: boolean): Redis {
+    const opts = this.#options
+    const { redisOptions, ...clusterOptions } = opts.clusterOptions ?? {}
+    const cluster = new Cluster(opts.cluster!, {
+      enableOfflineQueue: false,
+      scaleReads: 'master',
+      // a failover takes the replicas' cluster-node-timeout to happen: keep trying the slot meanwhile, within commandTimeout
+      retryDelayOnFailover: 100,
+      retryDelayOnClusterDown: 100,
+      retryDelayOnTryAgain: 100,
+      maxRedirections: 16,
+      slotsRefreshTimeout: Math.max(1000, opts.commandTimeout),
+      clusterRetryStrategy: (times: number) => Math.min(times * 50, opts.reconnectMaxDelay),
+      shardedSubscribers: subscriber,
+      ...clusterOptions,
+      redisOptions: { ...base, ...(subscriber ? { commandTimeout: undefined } : {}), ...redisOptions, keyPrefix: '' }
+    })
+    return cluster as unknown as Redis
   }
 
   #connect (): [ScriptClient, Redis] {
     if (this.#cmd !== null && this.#sub !== null) return [this.#cmd, this.#sub]
     const cmd = this.#newClient() as ScriptClient
+    const sharded = this.#pubsub.sharded
     // The subscriber resubscribes itself on 'ready' (below), with its errors handled.
-    const sub = cmd.duplicate({ autoResubscribe: false, commandTimeout: undefined })
+    const sub = this.#duplicateSubscriber(cmd)
     cmd.defineCommand('socketspecLeave', { numberOfKeys: 3, lua: LEAVE })
-    cmd.defineCommand('socketspecToConnection', { numberOfKeys: 1, lua: TO_CONNECTION })
-    cmd.defineCommand('socketspecPurge', { numberOfKeys: 0, lua: PURGE })
-    cmd.defineCommand('socketspecSweep', { numberOfKeys: 0, lua: SWEEP })
-    defineHistoryCommands(cmd)
+    cmd.defineCommand('socketspecToConnection', { numberOfKeys: 1, lua: shardedScript(TO_CONNECTION, sharded) })
+    cmd.defineCommand('socketspecPurge', { numberOfKeys: 1, lua: PURGE })
+    cmd.defineCommand('socketspecSweep', { numberOfKeys: 1, lua: SWEEP })
+    defineHistoryCommands(cmd, sharded)
 
     cmd.on('error', (err: unknown) => this.#fail('connection', err))
     sub.on('error', (err: unknown) => this.#fail('connection', err))
+    if (sharded) {
+      // Cluster: per-node errors come as 'node error'; a sharded subscriber lost with its master ('-node' with its
+      // node key) takes the subscriptions of that master's slots along: ioredis resubscribes them once the new
+      // topology is known ('subscribersReady'), and so does this adapter, to know they are confirmed again.
+      cmd.on('node error', (err: unknown) => { if (this.#cmd === cmd) this.#fail('connection', err) })
+      sub.on('node error', (err: unknown) => { if (this.#sub === sub) this.#fail('connection', err) })
+      // (A room whose master changed before this is seen stays marked confirmed until then: its frames from the new
+      // master are lost for this node meanwhile, like any publication during the failover.)
+      sub.on('-node', (_redis: unknown, nodeKey?: string) => {
+        if (this.#sub !== sub || nodeKey === undefined) return
+        const slots = (sub as unknown as Cluster).slots
+        for (const space of this.#spaces.values()) {
+          space.resubscribe = true
+          for (const entry of space.rooms.values()) if (slots[keySlot(entry.channel)]?.[0] === nodeKey) entry.confirmed = false
+        }
+      })
+      // SSUBSCRIBE is idempotent: every channel again (ioredis keeps a copy of each in its resubscription list).
+      sub.on('subscribersReady', () => {
+        if (this.#sub === sub && sub.status === 'ready' && this.#spaces.size > 0) this.#resubscribe(sub)
+      })
+    }
     cmd.on('close', () => {
       if (this.#everReady && !this.#lost && this.#cmd === cmd) {
         this.#lost = true
@@ -828,16 +942,23 @@ class RedisBackend implements BackendAdapter {
       if (this.#sub !== sub) return
       for (const space of this.#spaces.values()) for (const entry of space.rooms.values()) entry.confirmed = false
     })
-    sub.on('message', (channel: string, message: string) => this.#onMessage(channel, message))
+    sub.on(this.#pubsub.messageEvent, (channel: string, message: string) => this.#onMessage(channel, message))
     this.#cmd = cmd
     this.#sub = sub
     return [cmd, sub]
   }
 
-  async #subscribe (sub: Redis, channels: string[]): Promise<void> {
+  /** The subscriber connection: a duplicate of `cmd` with the same settings (a Cluster with sharded subscribers on a Redis Cluster). */
+  #duplicateSubscriber (cmd: Redis): Redis {
+    if (this.#options.cluster === undefined) return cmd.duplicate({ autoResubscribe: false, commandTimeout: undefined })
+    return this.#newCluster(this.#baseOptions(), true)
+  }
+
+  async #subscribe (sub: Redis, channels: string[], space: Space): Promise<void> {
     try {
-      await sub.subscribe(...channels)
+      await this.#pubsub.subscribe(sub, channels)
     } catch (err) {
+      space.resubscribe = true
       this.#fail('subscribe', err)
     }
   }
@@ -868,7 +989,13 @@ class RedisBackend implements BackendAdapter {
   #admin: RedisAdmin | null = null
   /** Cross-node support of the admin view (BackendAdmin). */
   get admin (): BackendAdmin {
-    return (this.#admin ??= new RedisAdmin({ keyPrefix: this.#options.keyPrefix, client: () => this.#cmd, fail: (op, err) => this.#fail(op, err) }))
+    return (this.#admin ??= new RedisAdmin({
+      keyPrefix: this.#options.keyPrefix,
+      pubsub: this.#pubsub,
+      client: () => this.#cmd,
+      duplicate: () => this.#cmd === null ? null : this.#duplicateSubscriber(this.#cmd),
+      fail: (op, err) => this.#fail(op, err)
+    }))
   }
 }
 
@@ -881,7 +1008,10 @@ class RedisBackend implements BackendAdapter {
 class RedisPublisher implements BackendPublisher {
   readonly nodeId = `emitter:${randomUUID()}`
   readonly #cmd: EmitterClient & ScriptClient
+  readonly #pubsub: PubSub
   readonly #base: string
+  readonly #nsBase: string
+  readonly #settings = new RecoverySettings()
   readonly #connectTimeout: number
   readonly #maxPendingBytes: number
   #first: Promise<boolean> | null
@@ -889,36 +1019,39 @@ class RedisPublisher implements BackendPublisher {
   #pendingBytes = 0
   readonly #stats = { errors: 0, published: 0, received: 0, recorded: 0, dropped: 0 }
 
-  constructor (cmd: EmitterClient & ScriptClient, base: string, opts: { connectTimeout: number, maxPendingBytes: number }) {
+  constructor (cmd: EmitterClient & ScriptClient, pubsub: PubSub, base: string, nsBase: string, opts: { connectTimeout: number, maxPendingBytes: number }) {
     this.#cmd = cmd
+    this.#pubsub = pubsub
     this.#base = base
+    this.#nsBase = nsBase
     this.#connectTimeout = opts.connectTimeout
     this.#maxPendingBytes = opts.maxPendingBytes
     cmd.on('error', () => { this.#stats.errors++ })
+    if (pubsub.sharded) cmd.on('node error', () => { this.#stats.errors++ })
     this.#first = waitReady(cmd, opts.connectTimeout).finally(() => { this.#first = null })
   }
 
   async publishRoom (room: string, frame: string): Promise<boolean> {
     return await this.#send(frame, async (cmd) => {
-      if (await emitRoom(cmd, this.#base, this.nodeId, room, frame) > 0) this.#stats.recorded++
+      if (await emitRoom(cmd, this.#pubsub, this.#settings, this.#base, this.#nsBase, this.nodeId, room, frame) > 0) this.#stats.recorded++
       return true
     })
   }
 
   async publishAll (frame: string): Promise<boolean> {
     const message = 'a' + this.nodeId + '\n' + frame
-    return await this.#send(message, async (cmd) => { await cmd.publish(this.#base + 'bus', message); return true })
+    return await this.#send(message, async (cmd) => { await this.#pubsub.publish(cmd, this.#nsBase + 'bus', message); return true })
   }
 
   async publishConnection (connectionId: string, frame: string): Promise<boolean> {
     const message = 'c' + this.nodeId + '\n' + connectionId + '\n' + frame
-    return await this.#send(message, async (cmd) => await cmd.socketspecToConnection(this.#base + 'conns', connectionId, this.#base + 'node:', message) === 1)
+    return await this.#send(message, async (cmd) => await cmd.socketspecToConnection(this.#nsBase + 'conns', connectionId, this.#nsBase + 'node:', message) === 1)
   }
 
   async members (room: string): Promise<string[]> {
     if (!await this.#ready()) return []
     try {
-      return await this.#cmd.smembers(this.#base + 'room:' + room)
+      return await this.#cmd.smembers(this.#nsBase + 'room:' + room)
     } catch {
       this.#stats.errors++
       return []
@@ -1006,4 +1139,11 @@ function withTimeout (promise: Promise<unknown>, ms: number): Promise<void> {
     promise.then(() => {}),
     new Promise<void>((resolve) => { timer = setTimeout(resolve, ms) })
   ]).finally(() => clearTimeout(timer))
+}
+
+/** `{ host: string, port: number }`: one startup node of a Redis Cluster. */
+function isNode (node: unknown): boolean {
+  if (node === null || typeof node !== 'object') return false
+  const { host, port } = node as { host?: unknown, port?: unknown }
+  return typeof host === 'string' && host.length > 0 && Number.isInteger(port) && (port as number) > 0 && (port as number) < 65536
 }
