@@ -7,7 +7,8 @@ import t, { type Test } from 'tap'
 import { createServer, connect, type Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
-import { redisBackend } from '../../lib/index.js'
+import { createSigner } from 'fast-jwt'
+import { jwtAuth, redisBackend } from '../../lib/index.js'
 import { buildClientTestApp } from '../fixtures/client/app.js'
 import type { TestContract } from '../fixtures/client/events.js'
 import { client, portOf, StateLog } from '../helpers/client.js'
@@ -188,6 +189,52 @@ function matrix (t: Test, redis: RedisServer | null): void {
     const d = await connected(t, b.url)
     d.ws.ws.send(JSON.stringify({ event: '__resume__', payload: { token: c.connect.payload.resume_token } }))
     t.match((await d.ws.next('__resumed__')).payload, { recovered: false, reason: 'unknown_token' }, 'a 1000 close leaves nothing to resume')
+  })
+
+  t.test('another user, and a session past its ttl: refused (on the other node too)', async (t) => {
+    const secret = 'recovery-matrix-secret-of-32-bytes!'
+    const sign = createSigner({ key: secret, algorithm: 'HS256' })
+    const prefix = `rec-auth-${++prefixes}:`
+    const build = async (): Promise<string> => {
+      const app = await buildClientTestApp({
+        recovery: { ttl: 1, historySize: 10 },
+        auth: jwtAuth({ secret, algorithm: 'HS256' }),
+        ...(redis === null ? {} : { backend: redisBackend({ url: redis.url, keyPrefix: prefix, commandTimeout: 500, reconnectMaxDelay: 50 }) }),
+        session: { heartbeatInterval: 0.3, heartbeatTimeout: 5 }
+      })
+      t.teardown(() => app.close())
+      return await listen(t, app)
+    }
+    const urlA = await build()
+    const urlB = redis === null ? urlA : await build()
+    const as = async (url: string, user: string): Promise<{ ws: WsClient, connect: Frame }> => {
+      const ws = await open(t, url, { protocols: ['socketspec'], answerPings: true, headers: { authorization: `Bearer ${sign({ sub: user })}` } })
+      return { ws, connect: await ws.next('__connect__') }
+    }
+    const alice = await as(urlA, 'alice')
+    await request(alice.ws, 'join', { room: 'r' })
+    alice.ws.ws.terminate()
+    const mallory = await as(urlB, 'mallory')
+    // the session is saved once the server sees the drop: retry the resume until it is found or refused for the user
+    let outcome: any
+    for (let i = 0; i < 50; i++) {
+      mallory.ws.ws.send(JSON.stringify({ event: '__resume__', payload: { token: alice.connect.payload.resume_token } }))
+      outcome = (await mallory.ws.next('__resumed__')).payload
+      if (outcome.reason !== 'unknown_token') break
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    t.match(outcome, { recovered: false, reason: 'user_mismatch', rooms: {} }, 'another user is refused')
+    const back = await as(urlB, 'alice')
+    back.ws.ws.send(JSON.stringify({ event: '__resume__', payload: { token: alice.connect.payload.resume_token } }))
+    t.match((await back.ws.next('__resumed__')).payload, { recovered: false, reason: 'unknown_token' }, 'and the token was spent by that attempt')
+
+    const alice2 = await as(urlA, 'alice')
+    await request(alice2.ws, 'join', { room: 'r' })
+    alice2.ws.ws.terminate()
+    await new Promise((resolve) => setTimeout(resolve, 1600)) // ttl 1 s
+    const late = await as(urlB, 'alice')
+    late.ws.ws.send(JSON.stringify({ event: '__resume__', payload: { token: alice2.connect.payload.resume_token } }))
+    t.match((await late.ws.next('__resumed__')).payload, { recovered: false, reason: 'unknown_token' }, 'past ttl the session is gone')
   })
 
   t.test('the client SDK resumes on the other node by itself: every number exactly once, in order', async (t) => {
