@@ -461,9 +461,11 @@ class RedisBackend implements BackendAdapter {
     const space = this.#space(namespace, 'exists')
     if (space === null) return false
     try {
-      if (await this.#cmd!.exists(space.nsBase + 'room:' + room) === 1) return true
-      // a room held by a dropped session exists (SPEC §12)
-      return space.history !== null && await space.history.holdsRemote(room)
+      // A room held by a dropped session exists (SPEC §12). The hold is read first: a resume
+      // re-joins the room (members) before it releases the hold, so reading members first could
+      // miss both, and a broadcast sent during a resume would be refused with ROOM_NOT_FOUND.
+      if (space.history !== null && await space.history.holdsRemote(room)) return true
+      return await this.#cmd!.exists(space.nsBase + 'room:' + room) === 1
     } catch (err) {
       this.#fail('exists', err)
       return false
