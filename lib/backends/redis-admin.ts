@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { BackendAdmin } from './types.js'
 import type { PubSub } from './redis-history.js'
+import { waitReady } from './redis-wait.js'
 
 /** What the Redis adapter lends its admin support: its command connection (null while stopped) and its error counter. */
 export interface RedisAdminHost {
@@ -88,7 +89,7 @@ export class RedisAdmin implements BackendAdmin {
     const sub = this.#subscriber()
     if (sub === null) return
     // Subscribed before start() resolves, so a command sent right after reaches this node.
-    if (sub.status !== 'ready' && !await readyWithin(sub, 3000)) return
+    if (sub.status !== 'ready' && !await waitReady(sub, 3000)) return
     await this.#subscribe(sub, [channel])
   }
 
@@ -158,18 +159,4 @@ export class RedisAdmin implements BackendAdmin {
       this.#host.fail('adminSubscribe', err)
     }
   }
-}
-
-/** Resolves true once `client` is ready, false after `ms` (the 'ready' listener subscribes later then). */
-function readyWithin (client: Redis, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const done = (ok: boolean): void => {
-      clearTimeout(timer)
-      client.off('ready', onReady)
-      resolve(ok)
-    }
-    const onReady = (): void => done(true)
-    const timer = setTimeout(done, ms, false)
-    client.on('ready', onReady)
-  })
 }

@@ -3,6 +3,7 @@ import { Cluster, Redis, type ChainableCommander, type ClusterOptions, type Redi
 import type { FastifyBaseLogger } from 'fastify'
 import type { BackendAdapter, BackendAdmin, BackendContext, BackendPublisher, BackendStats } from './types.js'
 import { RedisAdmin } from './redis-admin.js'
+import { waitReady, withTimeout } from './redis-wait.js'
 import { FST_SOCKETSPEC_INVALID_OPTION } from '../errors.js'
 import type { HistoryLimits } from '../history.js'
 import {
@@ -1117,30 +1118,6 @@ async function execChecked (pipeline: ChainableCommander): Promise<unknown[]> {
     out[i] = value
   }
   return out
-}
-
-/** Resolves true once the client is ready, false after `ms`. */
-function waitReady (client: Redis, ms: number): Promise<boolean> {
-  if (client.status === 'ready') return Promise.resolve(true)
-  return new Promise((resolve) => {
-    const done = (ok: boolean): void => {
-      clearTimeout(timer)
-      client.off('ready', onReady)
-      resolve(ok)
-    }
-    const onReady = (): void => done(true)
-    const timer = setTimeout(done, ms, false)
-    client.on('ready', onReady)
-  })
-}
-
-/** Waits for `promise` at most `ms` (it must not reject). */
-function withTimeout (promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  return Promise.race([
-    promise.then(() => {}),
-    new Promise<void>((resolve) => { timer = setTimeout(resolve, ms) })
-  ]).finally(() => clearTimeout(timer))
 }
 
 /** `{ host: string, port: number }`: one startup node of a Redis Cluster. */
