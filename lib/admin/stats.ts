@@ -1,3 +1,4 @@
+import type { EventRate } from './wire.js'
 import type { Clock, TimerHandle } from '../clock.js'
 import type { Connection } from '../connection.js'
 
@@ -11,7 +12,6 @@ export const SAMPLE_MS = 1000
 export interface ConnectionCounters { in: number, out: number }
 
 /** Events per second of one event name over the last sample, and the totals since the admin view started. */
-export interface EventRate { event: string, inPerSec: number, outPerSec: number, totalIn: number, totalOut: number }
 
 interface EventCounter { in: number, out: number, lastIn: number, lastOut: number, inRate: number, outRate: number }
 

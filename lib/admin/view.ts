@@ -3,7 +3,10 @@ import type { Connection } from '../connection.js'
 import type { EventDefinition } from '../types.js'
 import type { TimerHandle } from '../clock.js'
 import { CloseCode } from '../errors.js'
-import { AdminCounters, type EventRate } from './stats.js'
+import { AdminCounters } from './stats.js'
+import type { AdminConnection, AdminRoom, EventRate } from './wire.js'
+
+export type { AdminConnection, AdminRoom, EventRate } from './wire.js'
 
 /** Connections a node lists (in its snapshot and in the admin routes); the totals count every one. */
 export const MAX_LISTED_CONNECTIONS = 1000
@@ -21,22 +24,6 @@ const REASON = /^[\w .:-]{1,64}$/
 
 const kCounted = Symbol('socketspec.adminCounted')
 
-/** One connection as the admin view shows it. */
-export interface AdminConnection {
-  id: string
-  /** Id of the node (process) holding it. */
-  node: string
-  userId: string | null
-  role: string | null
-  rooms: string[]
-  /** Epoch ms of the upgrade. */
-  connectedAt: number
-  /** Epoch ms of the last application event. */
-  lastActive: number
-  eventsIn: number
-  eventsOut: number
-}
-
 /** What a node tells the others (through the backend) about itself. */
 export interface NodeSnapshot {
   v: 1
@@ -47,14 +34,6 @@ export interface NodeSnapshot {
   total: number
   connections: AdminConnection[]
   rates: EventRate[]
-}
-
-/** A room with its members on every node. */
-export interface AdminRoom {
-  name: string
-  static: boolean
-  memberCount: number
-  members: string[]
 }
 
 /** Result of an admin action: an HTTP status and its JSON body. */

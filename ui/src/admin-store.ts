@@ -1,23 +1,12 @@
 import { useEffect, useState } from 'preact/hooks'
+import type { AdminConnection, AdminRoom, EventRate } from '../../lib/admin/wire.js'
 
 /** sessionStorage key of the admin token (gone when the tab closes). */
 export const ADMIN_TOKEN_KEY = 'socketspec.adminToken'
 /** The Admin tab refreshes this often while it is shown. */
 export const POLL_MS = 2000
 
-export interface AdminConnection {
-  id: string
-  node: string
-  userId: string | null
-  role: string | null
-  rooms: string[]
-  connectedAt: number
-  lastActive: number
-  eventsIn: number
-  eventsOut: number
-}
-export interface AdminRoom { name: string, static: boolean, memberCount: number, members: string[] }
-export interface EventRate { event: string, inPerSec: number, outPerSec: number, totalIn: number, totalOut: number }
+export type { AdminConnection, AdminRoom, EventRate }
 export interface AdminState {
   namespace: string
   node: string
