@@ -184,21 +184,24 @@ export async function resume (engine: Engine, conn: Connection, clientId: string
     return
   }
   if (conn[kReplay] !== null) return refuse('already_resuming')
+  // Live broadcasts to the re-joined rooms wait until the replay is out (then de-duplicated by offset).
+  // Set before waiting for a slot, so that a second __resume__ meanwhile is refused at once (one
+  // waiting resume per connection: a client sending __resume__ in a loop queues nothing more).
+  const buffer: ReplayBuffer = { frames: [] }
+  conn[kReplay] = buffer
   const release = await recovery.admit()
   try {
-    await resumeAdmitted(engine, recovery, conn, clientId, p as { token: string, rooms?: unknown }, refuse)
+    if (!conn.open) {
+      conn[kReplay] = null
+      return
+    }
+    await resumeAdmitted(engine, recovery, conn, clientId, p as { token: string, rooms?: unknown }, refuse, buffer)
   } finally {
     release()
   }
 }
 
-async function resumeAdmitted (engine: Engine, recovery: Recovery, conn: Connection, clientId: string | undefined, p: { token: string, rooms?: unknown }, refuse: (reason: string) => void): Promise<void> {
-  if (!conn.open) return
-  if (conn[kReplay] !== null) return refuse('already_resuming')
-  // Live broadcasts to the re-joined rooms wait until the replay is out (then de-duplicated by offset).
-  // Set before the (possibly remote) take, so that a second __resume__ meanwhile is refused.
-  const buffer: ReplayBuffer = { frames: [] }
-  conn[kReplay] = buffer
+async function resumeAdmitted (engine: Engine, recovery: Recovery, conn: Connection, clientId: string | undefined, p: { token: string, rooms?: unknown }, refuse: (reason: string) => void, buffer: ReplayBuffer): Promise<void> {
   let session: ResumableSession | null = null
   let unavailable = false
   try {

@@ -80,6 +80,25 @@ t.test('a plain client: __joined__, offsets, drop, __resume__ replays exactly th
   t.match((await d.ws.next('__resumed__')).payload, { recovered: false, reason: 'unknown_token', rooms: {} })
 })
 
+t.test('__resume__ sent again while one runs: refused at once with already_resuming; one resume per connection', async (t) => {
+  const app = await buildClientTestApp({ recovery: RECOVERY })
+  t.teardown(() => app.close())
+  const url = await listen(t, app)
+  const a = await connected(t, url)
+  await request(a.ws, 'join', { room: 'r' }, 'j')
+  a.ws.ws.terminate()
+  await waitFor(() => app.socket.connection(a.connect.payload.connection_id) === undefined, 2000)
+  const c = await connected(t, url)
+  const resume = JSON.stringify({ event: '__resume__', payload: { token: a.connect.payload.resume_token } })
+  for (let i = 0; i < 20; i++) c.ws.ws.send(resume)
+  const outcomes: any[] = []
+  while (outcomes.length < 20) outcomes.push((await c.ws.next('__resumed__')).payload)
+  // those read after the first resume ended find its token spent
+  t.ok(outcomes.every((o) => o.recovered === true || o.reason === 'already_resuming' || o.reason === 'unknown_token'), 'the others are refused')
+  t.ok(outcomes.indexOf(outcomes.find((o) => o.recovered === true)) > 0 && outcomes[0].reason === 'already_resuming', 'one sent while the first ran is answered already_resuming at once, before it')
+  t.equal(outcomes.filter((o) => o.recovered === true).length, 1, 'exactly one resumed')
+})
+
 t.test('refusals and partial recovery: overflow, other epoch, a 1000 close, another user', async (t) => {
   const secret = 'recovery-test-secret-of-32-bytes'
   const sign = createSigner({ key: secret, algorithm: 'HS256' })
