@@ -4,9 +4,9 @@
 // TypeScript over the generated modules with the client SDK.
 import t, { type Test } from 'tap'
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import Fastify from 'fastify'
 import { Type } from '../lib/index.js'
@@ -20,6 +20,7 @@ import { buildClientTestApp } from './fixtures/client/app.js'
 import { run as runCli, type Run } from './helpers/cli.js'
 import { listen, open } from './helpers/ws-client.js'
 import { freePort } from './helpers/redis.js'
+import { tsc7Executable } from '../scripts/typescript7.mjs'
 
 const root = resolve(fileURLToPath(import.meta.url), '../..')
 const TYPES_APP = 'test/fixtures/types/app.ts'
@@ -605,13 +606,9 @@ t.test('compile tests: tsc over the generated modules and the client SDK', async
   const flags = ['--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', '--types', 'node', '--pretty', 'false']
   const expected = 'control.ts(4,1): error TS2578: Unused \'@ts-expect-error\' directive.'
   const compilers: Array<[string, string, string[]]> = [['TypeScript 5', process.execPath, [join(root, 'node_modules/typescript/bin/tsc')]]]
-  const preview = join(root, 'node_modules/@typescript/native-preview/lib/getExePath.js')
-  if (existsSync(preview)) {
-    // TypeScript 7 (the native preview), its executable run directly: its Node launcher trips over tap's require hooks.
-    // It wants to be told that the repository's tsconfig.json is not for these files.
-    const { default: getExePath } = await import(pathToFileURL(preview).href) as { default: () => string }
-    compilers.push(['TypeScript 7', getExePath(), ['--ignoreConfig']])
-  }
+  // TypeScript 7 (the devDependency typescript-7), its executable run directly: its Node launcher trips over tap's
+  // require hooks. It wants to be told that the repository's tsconfig.json is not for these files.
+  compilers.push(['TypeScript 7', await tsc7Executable(), ['--ignoreConfig']])
   const env = { ...process.env }
   delete env.NODE_OPTIONS // tap's loaders are for the test process
   await Promise.all(compilers.map(async ([label, file, args]) => {

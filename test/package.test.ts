@@ -1,7 +1,8 @@
 // What `npm pack` ships and what package.json promises are true.
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { execFile, execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join, normalize, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import semver from 'semver'
@@ -9,9 +10,37 @@ import socketspec, { Type, SocketError, defineEvents, type Contract, type Static
 import { TestClient, type TestMessage, type TestConnection } from '../lib/testing.js'
 import Type1 from 'typebox'
 import { build, client } from './helpers/build.js'
+import { bare, cleanEnv } from './helpers/project.js'
 
 const root = resolve(fileURLToPath(import.meta.url), '../..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+
+/**
+ * The files with compile-time type tests: `npm run typecheck` checks them (and
+ * everything else) with TypeScript 7; the test below compiles them with
+ * TypeScript 5.9 too, the other major version the published types support.
+ */
+const TYPE_TESTS = ['test/package.test.ts', 'test/client/types.test.ts', 'test/protocol.test.ts']
+
+// Started now, checked by the last test of this file: it runs while the others do.
+const typescript5 = (() => {
+  const dir = mkdtempSync(join(tmpdir(), 'socketspec-ts5-'))
+  const config = join(dir, 'tsconfig.json')
+  writeFileSync(config, JSON.stringify({
+    extends: join(root, 'tsconfig.json'),
+    compilerOptions: { incremental: false, noEmit: true, typeRoots: [join(root, 'node_modules/@types')] },
+    include: [],
+    files: TYPE_TESTS.map((f) => join(root, f))
+  }))
+  const tsc = join(root, 'node_modules/typescript/bin/tsc')
+  return new Promise<{ version: string, code: number, output: string }>((resolve) => {
+    execFile(...bare(process.execPath, [tsc, '--pretty', 'false', '-p', config]), { cwd: root, env: cleanEnv(), maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      rmSync(dir, { recursive: true, force: true })
+      const version = JSON.parse(readFileSync(join(root, 'node_modules/typescript/package.json'), 'utf8')).version as string
+      resolve({ version, code: err === null ? 0 : Number(err.code ?? 1), output: `${stdout}${stderr}` })
+    })
+  })
+})()
 
 /** Production dependencies whose declared engines are stricter than ours, and why we still support Node 20. */
 const ENGINE_EXCEPTIONS: Record<string, string> = {
@@ -353,4 +382,10 @@ t.test('schemas built with typebox 1.x are accepted at run time and typed', asyn
   await t.rejects(conn.request('move', { x: 1, kind: 'c', tags: [] }), { code: 'VALIDATION_ERROR' })
   const doc = app.socket.asyncapi() as any
   t.ok(JSON.stringify(doc).includes('"label"'), 'typebox 1.x schemas are documented')
+})
+
+t.test('the type tests compile under TypeScript 5.9 (npm run typecheck compiles them under 7)', async (t) => {
+  const { version, code, output } = await typescript5
+  t.ok(semver.satisfies(version, '~5.9'), `TypeScript ${version} is the 5.9 line`)
+  t.equal(code, 0, `tsc ${version} --noEmit over ${TYPE_TESTS.join(', ')}${output === '' ? '' : `:\n${output}`}`)
 })
