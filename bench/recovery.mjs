@@ -23,8 +23,8 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Worker } from 'node:worker_threads'
-import WebSocket from 'ws'
 import { median } from './lib/stats.mjs'
+import { members, until } from './lib/room-members.mjs'
 
 const { values: opts } = parseArgs({
   options: {
@@ -66,51 +66,6 @@ async function buildApp (recovery, prefix = `bench-recovery-${runId}-${++prefixe
   })
   await app.listen({ port: 0, host: '127.0.0.1' })
   return { app, url: `ws://127.0.0.1:${app.server.address().port}/ws` }
-}
-
-/** A raw client that joins `room` and counts the `said` frames it reads. */
-function member (url, room) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, ['socketspec'])
-    const m = { ws, said: [], token: undefined, id: undefined, position: undefined, resumed: undefined, onResumed: null }
-    ws.on('error', reject)
-    ws.on('message', (data) => {
-      const f = JSON.parse(data)
-      if (f.event === '__connect__') {
-        m.token = f.payload.resume_token
-        m.id = f.payload.connection_id
-        ws.send(JSON.stringify({ event: 'join', payload: { room }, id: 'j' }))
-      } else if (f.event === '__joined__') {
-        m.position = { offset: f.payload.offset, epoch: f.payload.epoch }
-      } else if (f.id === 'j') {
-        resolve(m)
-      } else if (f.event === 'said') {
-        m.said.push(f.payload.n)
-        if (f.offset !== undefined) m.position = { offset: f.offset, epoch: f.epoch }
-      } else if (f.event === '__resumed__') {
-        m.resumed = f.payload
-        m.onResumed?.()
-      }
-    })
-  })
-}
-
-async function members (url, room, n) {
-  const out = []
-  for (let i = 0; i < n; i += 100) out.push(...await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => member(url, room))))
-  return out
-}
-
-function until (check, ms = 60_000) {
-  const started = Date.now()
-  return new Promise((resolve, reject) => {
-    const poll = () => {
-      if (check()) resolve(Date.now() - started)
-      else if (Date.now() - started > ms) reject(new Error('timed out'))
-      else setTimeout(poll, 5)
-    }
-    poll()
-  })
 }
 
 // 1. broadcast CPU per delivery

@@ -1,7 +1,8 @@
 // A local Redis Cluster for the harness (issue 14, redis-cluster-cross): three
 // masters and three replicas of redis-server on loopback, made with
-// `redis-cli --cluster create` as test/helpers/redis-cluster.ts does, every
-// server pinned like the single Redis of the other scenarios.
+// `redis-cli --cluster create` as test/helpers/redis-cluster.ts does (which
+// takes its ports from here), every server pinned like the single Redis of the
+// other scenarios.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -16,7 +17,8 @@ export function clusterUnavailableReason () {
   return null
 }
 
-function free (port) {
+/** Whether `port` is free on loopback. */
+export function free (port) {
   return new Promise((resolve) => {
     const server = createServer()
     server.once('error', () => resolve(false))
@@ -25,7 +27,7 @@ function free (port) {
 }
 
 /** A loopback port whose cluster bus port (port + 10000) is free too. */
-async function clusterPort (taken) {
+export async function clusterPort (taken) {
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 25_000)
     if (taken.has(port) || taken.has(port + 10_000)) continue

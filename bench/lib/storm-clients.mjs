@@ -8,50 +8,17 @@
 // 1..missed (sent in the resume command).
 import { parentPort } from 'node:worker_threads'
 import { WebSocket } from 'ws'
+import { members as join, until } from './room-members.mjs'
 
 const members = []
 let fresh = []
 
-function member (url, room) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, ['socketspec'])
-    const m = { ws, said: [], token: undefined, position: undefined }
-    ws.on('error', reject)
-    ws.on('message', (data) => {
-      const f = JSON.parse(data)
-      if (f.event === '__connect__') {
-        m.token = f.payload.resume_token
-        ws.send(JSON.stringify({ event: 'join', payload: { room }, id: 'j' }))
-      } else if (f.event === '__joined__') {
-        m.position = { offset: f.payload.offset, epoch: f.payload.epoch }
-      } else if (f.id === 'j') {
-        resolve(m)
-      } else if (f.event === 'said') {
-        m.said.push(f.payload.n)
-        if (f.offset !== undefined) m.position = { offset: f.offset, epoch: f.epoch }
-      }
-    })
-  })
-}
-
-function until (check, ms = 120_000) {
-  const started = Date.now()
-  return new Promise((resolve, reject) => {
-    const poll = () => {
-      if (check()) resolve(Date.now() - started)
-      else if (Date.now() - started > ms) reject(new Error('storm clients: timed out'))
-      else setTimeout(poll, 2)
-    }
-    poll()
-  })
-}
-
 parentPort.on('message', async (msg) => {
   if (msg.cmd === 'connect') {
-    for (let i = 0; i < msg.count; i += 100) members.push(...await Promise.all(Array.from({ length: Math.min(100, msg.count - i) }, () => member(msg.url, msg.room))))
+    members.push(...await join(msg.url, msg.room, msg.count))
     parentPort.postMessage({ type: 'connected' })
   } else if (msg.cmd === 'count') {
-    await until(() => members.every((m) => m.said.length >= msg.n))
+    await until(() => members.every((m) => m.said.length >= msg.n), 120_000, 'storm clients: timed out')
     parentPort.postMessage({ type: 'counted' })
   } else if (msg.cmd === 'drop') {
     for (const m of members) m.ws.terminate()
@@ -75,7 +42,7 @@ parentPort.on('message', async (msg) => {
   } else if (msg.cmd === 'resume') {
     const started = performance.now()
     fresh.forEach((m, i) => m.ws.send(JSON.stringify({ event: '__resume__', payload: { token: members[i].token, rooms: { [msg.room]: members[i].position } } })))
-    await until(() => fresh.every((m) => m.resumed !== undefined))
+    await until(() => fresh.every((m) => m.resumed !== undefined), 120_000, 'storm clients: timed out')
     const ms = performance.now() - started
     const expected = Array.from({ length: msg.missed }, (_, i) => i + 1).join()
     let recovered = 0

@@ -1,10 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
+import { clusterPort } from '../../bench/lib/redis-cluster.mjs'
 import { redisUnavailableReason } from './redis.js'
 
 /** One redis-server of a test cluster. */
@@ -43,28 +43,6 @@ export function clusterUnavailableReason (): string | null {
   const reason = redisUnavailableReason()
   if (reason !== null) return reason
   return spawnSync('redis-cli', ['--version'], { stdio: 'ignore' }).status === 0 ? null : 'redis-cli is not installed (apt-get install redis-tools)'
-}
-
-/** A TCP port free on loopback whose cluster bus port (port + 10000) is free too. */
-async function clusterPort (taken: Set<number>): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 25_000)
-    if (taken.has(port) || taken.has(port + 10_000)) continue
-    if (await free(port) && await free(port + 10_000)) {
-      taken.add(port)
-      taken.add(port + 10_000)
-      return port
-    }
-  }
-  throw new Error('no free port pair for a cluster node')
-}
-
-function free (port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer()
-    server.once('error', () => resolve(false))
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
-  })
 }
 
 async function info (port: number): Promise<Record<string, string>> {
