@@ -4,6 +4,12 @@
 // bench/servers/socketspec.mjs and differ only by environment, so they measure
 // one option (or one build) against the default in the same run.
 
+/**
+ * The three peers of issue 7, each also a wire protocol (bench/lib/wire.mjs re-exports this): here,
+ * not in wire.mjs, so that bench/run.mjs (through scenarios.mjs) does not load ws just to list them.
+ */
+export const PEERS = ['raw', 'socketio', 'socketspec']
+
 /** Every peer, in the order the harness alternates them within a round. */
 export const PEER_DEFS = {
   raw: { server: 'raw', wire: 'raw', what: 'raw @fastify/websocket' },

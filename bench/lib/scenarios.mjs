@@ -1,8 +1,7 @@
 // The scenarios of issue 7. Each says which workload the load generator runs,
 // how the servers are configured, which peers run it (echo-64, echo-1k and
 // bcast-1k also run issue 10's socketspec variants) and which peer features it needs.
-import { VARIANTS } from './peers.mjs'
-import { PEERS } from './wire.mjs'
+import { PEERS, VARIANTS } from './peers.mjs'
 
 /** raw, Socket.IO, socketspec and its variants (socketspec-novalidate, socketspec-base): issue 10's comparisons. */
 const WITH_VARIANTS = [...PEERS, ...VARIANTS]

@@ -3,7 +3,7 @@
 import WebSocket from 'ws'
 
 /** Peers in the order the harness alternates them. */
-export const PEERS = ['raw', 'socketio', 'socketspec']
+export { PEERS } from './peers.mjs'
 
 const ECHO_MARK = Buffer.from('"echo":"')
 const DATA_MARK = Buffer.from('"data":"')

@@ -1,8 +1,8 @@
 // Peer (b): Socket.IO 4 on a plain node:http server, websocket transport only,
-// `echo` answered through the acknowledgement callback.
+// `echo` answered through the acknowledgement callback. socket.io and fast-jwt
+// are loaded only once the configuration is known to be servable (a Redis run
+// reports itself unavailable without them).
 import { createServer } from 'node:http'
-import { Server } from 'socket.io'
-import { createVerifier } from 'fast-jwt'
 import { config, ready, unavailable } from './control.mjs'
 
 const cfg = config()
@@ -10,6 +10,8 @@ if (cfg.redisUrl) unavailable('@socket.io/redis-adapter is not installed')
 else await main()
 
 async function main () {
+  const { Server } = await import('socket.io')
+  const { createVerifier } = await import('fast-jwt')
   const httpServer = createServer()
   const io = new Server(httpServer, {
     transports: ['websocket'],
