@@ -10,6 +10,15 @@ let backendStats = null
 let statsMark = null
 // How long the server's event loop was blocked (GC, long ticks): explains latency tails.
 const loopDelay = monitorEventLoopDelay({ resolution: 1 })
+// bench/ab.mjs: messages the server handled (a server calls handledOne() per echo), read in the same
+// report as the CPU, so a window's CPU per message needs no clock shared with the load generator.
+let handled = 0
+let handledMark = 0
+
+/** Count one handled message (bench/ab.mjs reads the count since `mark` in each `report`). */
+export function handledOne () {
+  handled++
+}
 
 function cpuNow () {
   const c = process.cpuUsage()
@@ -30,12 +39,14 @@ const commands = {
     loopDelay.enable()
     loopDelay.reset()
     mark = cpuNow()
+    handledMark = handled
     statsMark = backendStats === null ? null : backendStats()
     return { ok: true }
   },
   report () {
     if (mark === null) throw new Error('report before mark')
     const now = cpuNow()
+    const handledSince = handled - handledMark
     const wallUs = (now.wall - mark.wall) * 1000
     return {
       cpuUs: now.cpu - mark.cpu,
@@ -47,6 +58,7 @@ const commands = {
       loopDelayMaxMs: loopDelay.max / 1e6,
       rss: process.memoryUsage.rss(),
       maxRssKb: process.resourceUsage().maxRSS,
+      handled: handledSince,
       backend: statsDelta(statsMark, backendStats === null ? null : backendStats())
     }
   },

@@ -19,7 +19,7 @@ import { createRequire, register } from 'node:module'
 import { resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import Fastify from 'fastify'
-import { config, ready, unavailable } from './control.mjs'
+import { config, handledOne, ready, unavailable } from './control.mjs'
 
 const cfg = config()
 const peer = process.env.BENCH_PEER || 'socketspec'
@@ -107,6 +107,7 @@ async function main () {
     payload: Type.Object({ echo: Type.String() }),
     emits: [{ event: 'echo_response', schema: Type.Object({ echo: Type.String() }) }]
   }, async (conn, payload) => {
+    handledOne()
     await conn.emit('echo_response', { echo: payload.echo })
   })
 
