@@ -136,7 +136,7 @@ export class Connection {
    */
   emit (event: string, payload?: unknown): void {
     const engine = this[kEngine]
-    engine.send(this, engine.serializer.frame(event, payload))
+    engine.send(this, engine.serializer.frame(event, payload), event)
   }
 
   /** True while the connection is open and authenticated. */

@@ -31,8 +31,8 @@ export interface EngineMetrics {
   readonly received: Float64Array
   /** An inbound system event (`__pong__`, `__resume__`...); any other undeclared name counts as UNKNOWN_EVENT. */
   receivedSystem (name: string): void
-  /** A frame written by `engine.send`. */
-  sent (frame: string): void
+  /** A frame written by `engine.send`; `event` is its event when the sender knows it. */
+  sent (frame: string, event?: string): void
   /** A system event written by `engine.emitSystem`. */
   sentSystem (event: string, payload: unknown): void
   /** A broadcast frame written to one receiver. */
@@ -278,13 +278,28 @@ class Counters implements EngineMetrics {
   }
 
   /**
-   * A frame written by `engine.send`: its event is read from the frame (every
-   * socketspec frame starts `{"event":"<name>"`). The last event's name is
-   * checked first: a run of frames of one event (replies, emits) costs a
-   * bounded `lastIndexOf` (V8's `startsWith` is several times slower), not a
-   * substring and a map lookup each.
+   * A frame written by `engine.send`. Replies and `conn.emit` pass their
+   * event: the last one's slot is reused while the same name comes again (a
+   * pointer comparison for the same string), else one map lookup. Other
+   * frames (replays of recovery, requests) have their event read from the
+   * frame (every socketspec frame starts `{"event":"<name>"`), the last
+   * event's name checked first: a bounded `lastIndexOf` (V8's `startsWith` is
+   * several times slower), not a substring and a map lookup each.
    */
-  sent (frame: string): void {
+  sent (frame: string, event?: string): void {
+    if (event !== undefined) {
+      if (event !== this.#lastName) {
+        const slot = this.#outSlots.get(event)
+        if (slot === undefined) {
+          this.sentCounts[this.#undeclared]++
+          return
+        }
+        this.#lastName = event
+        this.#lastSlot = slot
+      }
+      this.sentCounts[this.#lastSlot]++
+      return
+    }
     const last = this.#lastName
     if (frame.charCodeAt(10 + last.length) !== 34 /* " */ || frame.lastIndexOf(last, 10) !== 10) {
       const end = frame.indexOf('"', 10)

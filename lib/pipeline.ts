@@ -283,7 +283,7 @@ function reply (engine: Engine, conn: Connection, ev: CompiledEvent, value: unkn
     // OUTBOUND_VALIDATION_ERROR: the handler's return value breaks the declared reply schema.
     return failed(engine, conn, err, ctx)
   }
-  engine.send(conn, frame)
+  engine.send(conn, frame, ev.replyEvent)
   return undefined
 }
 

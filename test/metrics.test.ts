@@ -159,19 +159,27 @@ t.test('many undeclared event names make one __unknown__ series', async (t) => {
   t.notOk(samples.some(s => s.labels.event.startsWith('random_')), 'no series per name')
 })
 
-t.test('resumes_total: recovered and refused', async (t) => {
+t.test('resumes_total: recovered and refused; replayed frames count under their event', async (t) => {
   const registry = new Registry()
   const a = await app(t, { metrics: { registry }, recovery: { ttl: 30, historySize: 10 } })
   const url = await listen(t, a)
   const first = await connectedClient(t, url)
   const token = first.frames.find(f => f.event === '__connect__')!.payload.resume_token as string
   await requestReply(first, 'join', { room: 'r' }, 'joined')
+  const position = (await first.next('__joined__')).payload as { offset: number, epoch: string }
   first.ws.terminate()
   await waitFor(() => a.socket.connection(first.id) === undefined, 2000)
+  await a.socket.to('r').emit('news', { text: 'missed' })
+  const before = await scrape(registry)
+  t.equal(before('socketspec_events_sent_total', { namespace: '/', event: 'news' }), 0, 'nobody was in the room: no news sent')
 
   const second = await connectedClient(t, url)
-  second.send('__resume__', { token, rooms: {} })
+  await requestReply(second, 'add', { a: 1, b: 2 }, 'sum') // the last event counted is another one
+  second.send('__resume__', { token, rooms: { r: { offset: position.offset, epoch: position.epoch } } })
+  t.match((await second.next('news')).payload, { text: 'missed' }, 'the missed frame is replayed')
   t.match((await second.next('__resumed__')).payload, { recovered: true, previous_id: first.id })
+  const replayed = await scrape(registry)
+  t.equal(replayed('socketspec_events_sent_total', { namespace: '/', event: 'news' }), 1, 'the replayed frame counts as news (its event read from the frame)')
   const third = await connectedClient(t, url)
   third.send('__resume__', { token, rooms: {} })
   t.match((await third.next('__resumed__')).payload, { recovered: false, reason: 'unknown_token' })
