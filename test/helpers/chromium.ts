@@ -32,6 +32,35 @@ export async function launchChromium (t: Tap): Promise<Browser> {
   return browser
 }
 
+export interface Viewport { width: number, height: number }
+
+/** One Chromium for all the browser tests, and the pages they open in it. */
+export interface Chromium {
+  browser: Browser
+  /**
+   * A page on `url` in a context of its own (its own cookies and storage, and
+   * its sockets closed with it), closed when `t` ends; `errors` collects its
+   * uncaught page errors. Viewport 1280×800 unless told.
+   */
+  open (t: Tap, url: string, options?: { viewport?: Viewport, timeout?: number }): Promise<{ page: Page, errors: string[] }>
+}
+
+/** Launch headless Chromium once for every browser test (see launchChromium). */
+export async function startChromium (t: Tap): Promise<Chromium> {
+  const browser = await launchChromium(t)
+  const open: Chromium['open'] = async (t, url, options = {}) => {
+    const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 800 } })
+    t.teardown(() => context.close())
+    const page = await context.newPage()
+    page.setDefaultTimeout(options.timeout ?? 10_000)
+    const errors: string[] = []
+    page.on('pageerror', (err) => errors.push(err.message))
+    await page.goto(url)
+    return { page, errors }
+  }
+  return { browser, open }
+}
+
 /** `node ui/build.mjs`: the docs UI into ui/dist and the browser client into dist/client. */
 function buildUi (): void {
   const res = spawnSync(process.execPath, [join(repoRoot, 'ui', 'build.mjs')], { cwd: repoRoot, stdio: 'inherit' })

@@ -1,14 +1,14 @@
-import t, { type Test } from 'tap'
+// The docs UI in Chromium: try-it, connections, server events, the client SDK
+// underneath, and its layout at 390 and 1280 px. Run by test/e2e/browser.test.ts.
+import type { Test } from 'tap'
 import { readFile, readdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
-import type { Browser, Page } from 'playwright-core'
-import socketspec, { Type } from '../../lib/index.js'
-import { buildApp } from '../../examples/chat/app.js'
-import { chromiumSkipReason, controlsOutsideViewport, ensureUiBuilt, launchChromium, widthReport } from '../helpers/chromium.js'
-
-const skip = chromiumSkipReason()
+import type { Page } from 'playwright-core'
+import socketspec, { Type } from '../../../lib/index.js'
+import { buildApp } from '../../../examples/chat/app.js'
+import { controlsOutsideViewport, widthReport, type Chromium } from '../../helpers/chromium.js'
 
 async function listen (t: Test, app: FastifyInstance): Promise<string> {
   t.teardown(() => app.close())
@@ -18,16 +18,10 @@ async function listen (t: Test, app: FastifyInstance): Promise<string> {
 }
 
 /** A fresh page on `url`; `errors` collects uncaught page errors. */
-async function open (t: Test, browser: Browser, url: string, viewport = { width: 1280, height: 800 }): Promise<{ page: Page, errors: string[] }> {
-  const context = await browser.newContext({ viewport })
-  t.teardown(() => context.close())
-  const page = await context.newPage()
-  page.setDefaultTimeout(10_000)
-  const errors: string[] = []
-  page.on('pageerror', (err) => errors.push(err.message))
-  await page.goto(url)
-  await page.getByTestId('app-title').waitFor()
-  return { page, errors }
+async function open (t: Test, chromium: Chromium, url: string, viewport = { width: 1280, height: 800 }): Promise<{ page: Page, errors: string[] }> {
+  const opened = await chromium.open(t, url, { viewport })
+  await opened.page.getByTestId('app-title').waitFor()
+  return opened
 }
 
 async function connect (page: Page, index: number, token?: string): Promise<string> {
@@ -80,16 +74,10 @@ async function restartable (t: Test, make: () => Promise<FastifyInstance>): Prom
   }
 }
 
-const uiDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'ui')
+const uiDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'ui')
 
-if (skip !== null) {
-  t.comment(`skipping docs UI browser tests: ${skip}`)
-  t.plan(0, skip)
-} else {
-  ensureUiBuilt()
-  let browser: Browser
-  t.before(async () => { browser = await launchChromium(t) })
-
+/** The docs UI's tests, in `t`, on tabs of `browser`. */
+export function docsUiTests (t: Test, browser: Chromium): void {
   t.test('example app: connect, try echo, see the answer and a validation error inline', async (t) => {
     const base = await listen(t, await buildApp())
     const { page, errors } = await open(t, browser, `${base}/socket-docs`)
@@ -188,9 +176,10 @@ if (skip !== null) {
     t.match(await page.getByTestId('error-shout').innerText(), /VALIDATION_ERROR/)
     t.equal(await page.getByTestId('event-add').locator('[data-kind="error"]').count(), 0, 'the error is not shown in another card')
 
-    await log.locator('[data-dir="out"][data-event="__pong__"]').first().waitFor()
+    const pongs = log.locator('[data-dir="out"][data-event="__pong__"]')
+    await pongs.first().waitFor()
     t.pass('__ping__ is answered with __pong__')
-    await page.waitForTimeout(700)
+    await pongs.nth(2).waitFor() // three heartbeats of 0.3 s
     t.equal(await page.getByTestId('conn-state-0').innerText(), 'Connected', 'heartbeats keep the connection open')
     t.same(errors, [], 'no uncaught errors in the page')
   })

@@ -2,26 +2,26 @@
 // a strict CSP, the token as the `bearer.<t>` subprotocol, reconnects across a
 // server process that is killed and started again, and the chat example's page
 // used by two people. Servers listen on 127.0.0.1; Chromium is the system one.
-import t, { type Test } from 'tap'
-import { spawn } from 'node:child_process'
+// Run by test/e2e/browser.test.ts.
+import type { Test } from 'tap'
 import net from 'node:net'
-import { fileURLToPath } from 'node:url'
 import { createSigner } from 'fast-jwt'
 import type { FastifyInstance } from 'fastify'
-import type { Browser, JSHandle, Page } from 'playwright-core'
-import type * as Sdk from '../../lib/client/browser.js'
-import type { ClientState, ReconnectOptions, SocketspecClient } from '../../lib/client/browser.js'
-import { jwtAuth } from '../../lib/index.js'
-import { buildApp } from '../../examples/chat/app.js'
-import { buildBrowserTestApp, type BrowserTestContract } from '../fixtures/browser/app.js'
-import { chromiumSkipReason, controlsOutsideViewport, ensureClientBuilt, ensureUiBuilt, launchChromium, widthReport } from '../helpers/chromium.js'
+import type { JSHandle, Page } from 'playwright-core'
+import type * as Sdk from '../../../lib/client/browser.js'
+import type { ClientState, ReconnectOptions, SocketspecClient } from '../../../lib/client/browser.js'
+import { jwtAuth } from '../../../lib/index.js'
+import { buildApp } from '../../../examples/chat/app.js'
+import { buildBrowserTestApp, type BrowserTestContract } from '../../fixtures/browser/app.js'
+import { controlsOutsideViewport, ensureClientBuilt, widthReport, type Chromium } from '../../helpers/chromium.js'
+import { serverProcess } from '../../helpers/server-process.js'
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
-const CHAT_SERVER = 'examples/chat/server.ts'
-const TEST_SERVER = 'test/fixtures/browser/server.ts'
+/** The chat example's server, and the modules it imports (loaded before it is asked to listen). */
+const CHAT_SERVER = ['examples/chat/server.ts', ['examples/chat/app.ts']] as const
+/** The browser test app's server. */
+const TEST_SERVER = ['test/fixtures/browser/server.ts', ['test/fixtures/browser/app.ts']] as const
 const SECRET = 'browser-test-secret-of-32-bytes!'
 const sign = createSigner({ key: SECRET, algorithm: 'HS256', expiresIn: 60_000 })
-const skip = chromiumSkipReason()
 
 /** What a page keeps of its client: every state change, the `noted` frames, and every socket the browser opened for it. */
 interface Probe {
@@ -65,15 +65,8 @@ async function listen (t: Test, app: FastifyInstance): Promise<number> {
 }
 
 /** A page in a context of its own (its own cookies and storage: another user); `errors` collects uncaught page errors. */
-async function open (t: Test, browser: Browser, url: string): Promise<{ page: Page, errors: string[] }> {
-  const context = await browser.newContext()
-  t.teardown(() => context.close())
-  const page = await context.newPage()
-  page.setDefaultTimeout(30_000)
-  const errors: string[] = []
-  page.on('pageerror', (err) => errors.push(err.message))
-  await page.goto(url)
-  return { page, errors }
+function open (t: Test, browser: Chromium, url: string): Promise<{ page: Page, errors: string[] }> {
+  return browser.open(t, url, { timeout: 30_000 })
 }
 
 /** A port that was free a moment ago: a server restarted on it must get the same one. */
@@ -88,88 +81,51 @@ function freePort (): Promise<number> {
   })
 }
 
-interface ServerProcess {
-  pid: number
-  /** SIGKILL (no graceful close: the clients see 1006), resolved once the process is gone. */
-  kill (): Promise<void>
-}
-
 /**
- * Run `script` (TypeScript, through tsx) as its own process on `port`; resolves once
- * it prints that it listens. Killed by its pid at teardown when still running.
+ * A server script, as processes of their own on one port: the first listens
+ * now, the second has loaded its modules and listens once the test starts it
+ * (after it killed the first).
  */
-async function startServer (t: Test, script: string, port: number): Promise<ServerProcess> {
-  // As in test/e2e/example.test.ts: no tap loader nor coverage in the child.
-  const env = {
-    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(NODE_V8_COVERAGE|NODE_OPTIONS|_TAPJS)/.test(k))),
-    _TAPJS_PROCESSINFO_COVERAGE_: '0',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    REDIS_URL: ''
-  }
-  const child = spawn(process.execPath, ['--import=tsx', script], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  const pid = child.pid
-  if (pid === undefined) throw new Error(`could not start ${script}`)
-  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
-  const running = () => child.exitCode === null && child.signalCode === null
-  const kill = async () => {
-    if (running()) process.kill(pid, 'SIGKILL')
-    await exited
-  }
-  t.teardown(kill)
-  let output = ''
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} not listening after 60 s:\n${output}`)), 60_000)
-    // Keep reading (a logging server must never block on a full pipe), keep only the tail.
-    child.stdout.on('data', (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-20_000)
-      if (/listening/i.test(output)) {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-    child.stderr.on('data', (chunk: Buffer) => { output = (output + chunk.toString()).slice(-20_000) })
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer)
-      reject(new Error(`${script} exited (${code ?? signal}) before listening:\n${output}`))
-    })
-  })
-  return { pid, kill }
+async function serverAndSuccessor (t: Test, [script, imports]: readonly [string, readonly string[]], port: number) {
+  const first = serverProcess(t, script, port, [...imports])
+  const next = serverProcess(t, script, port, [...imports])
+  await first.listen()
+  return [first, next] as const
 }
 
-t.test('the chat page and the client bundle are served next to the example app', async (t) => {
-  ensureClientBuilt()
-  const app = await buildApp()
-  t.teardown(() => app.close())
+/** The chat page and the client bundle, served by the example app (no browser). */
+export function clientServedTests (t: Test): void {
+  t.test('the chat page and the client bundle are served next to the example app', async (t) => {
+    ensureClientBuilt()
+    const app = await buildApp()
+    t.teardown(() => app.close())
 
-  const index = await app.inject('/')
-  t.equal(index.statusCode, 200)
-  t.match(index.headers['content-type'], /text\/html/)
-  t.match(index.headers['content-security-policy'], /script-src 'self'/, 'a strict CSP')
-  t.match(index.body, /<script type="module" src="chat.js"><\/script>/)
-  t.notMatch(index.body, /<script(?![^>]*\ssrc=)[^>]*>/, 'no inline script')
-  t.notMatch(index.body, /\son[a-z]+=/i, 'no inline event handler')
+    const index = await app.inject('/')
+    t.equal(index.statusCode, 200)
+    t.match(index.headers['content-type'], /text\/html/)
+    t.match(index.headers['content-security-policy'], /script-src 'self'/, 'a strict CSP')
+    t.match(index.body, /<script type="module" src="chat.js"><\/script>/)
+    t.notMatch(index.body, /<script(?![^>]*\ssrc=)[^>]*>/, 'no inline script')
+    t.notMatch(index.body, /\son[a-z]+=/i, 'no inline event handler')
 
-  const chat = await app.inject('/chat.js')
-  t.equal(chat.statusCode, 200)
-  t.match(chat.headers['content-type'], /javascript/)
-  t.match(chat.body, /import\('\.\/socketspec-client\.js'\)/, 'the page loads the SDK from its own server')
+    const chat = await app.inject('/chat.js')
+    t.equal(chat.statusCode, 200)
+    t.match(chat.headers['content-type'], /javascript/)
+    t.match(chat.body, /import\('\.\/socketspec-client\.js'\)/, 'the page loads the SDK from its own server')
 
-  const bundle = await app.inject('/socketspec-client.js')
-  t.equal(bundle.statusCode, 200)
-  t.match(bundle.headers['content-type'], /javascript/)
-  t.notMatch(bundle.body, /^\s*import[\s{*'"]/m, 'the bundle imports nothing')
-  t.match(bundle.body, /export\s*\{[^}]*\bconnect\b/, 'and exports connect')
+    const bundle = await app.inject('/socketspec-client.js')
+    t.equal(bundle.statusCode, 200)
+    t.match(bundle.headers['content-type'], /javascript/)
+    t.notMatch(bundle.body, /^\s*import[\s{*'"]/m, 'the bundle imports nothing')
+    t.match(bundle.body, /export\s*\{[^}]*\bconnect\b/, 'and exports connect')
 
-  t.equal((await app.inject('/chat.css')).statusCode, 200)
-  t.equal((await app.inject('/socket-docs/asyncapi.json')).statusCode, 200, 'the docs routes are still there')
-})
+    t.equal((await app.inject('/chat.css')).statusCode, 200)
+    t.equal((await app.inject('/socket-docs/asyncapi.json')).statusCode, 200, 'the docs routes are still there')
+  })
+}
 
-t.test('in Chromium', { skip: skip ?? false }, async (t) => {
-  ensureUiBuilt()
-  ensureClientBuilt()
-  const browser = await launchChromium(t)
-
+/** The client SDK's tests in `browser` (the client bundle built: ensureClientBuilt()). */
+export function clientSdkTests (t: Test, browser: Chromium): void {
   t.test('the built client in a page: the token as the bearer.<t> subprotocol, request/reply, AUTH_ERROR', async (t) => {
     const app = await buildBrowserTestApp({ auth: jwtAuth({ secret: SECRET, algorithm: 'HS256' }) })
     const port = await listen(t, app)
@@ -214,7 +170,7 @@ t.test('in Chromium', { skip: skip ?? false }, async (t) => {
 
   t.test('a killed and restarted server: open → reconnecting → open, a new connection id, queued frames delivered in order', async (t) => {
     const port = await freePort()
-    let server = await startServer(t, TEST_SERVER, port)
+    const [server, restarted] = await serverAndSuccessor(t, TEST_SERVER, port)
     const { page, errors } = await open(t, browser, `http://127.0.0.1:${port}/`)
     const probe = await startClient(page, `ws://127.0.0.1:${port}/ws`, { reconnect: { minDelay: 100, maxDelay: 500 }, requestTimeout: 60_000 })
     const first = await page.evaluate(async (p) => { await p.client.ready; return p.client.connectionId }, probe)
@@ -230,7 +186,7 @@ t.test('in Chromium', { skip: skip ?? false }, async (t) => {
     }, probe)
     t.equal(await page.evaluate((p) => p.client.state, probe), 'reconnecting', 'still down while queueing')
 
-    server = await startServer(t, TEST_SERVER, port)
+    await restarted.listen()
     await page.waitForFunction(([p, first]) => p.client.state === 'open' && p.client.connectionId !== first, [probe, first] as const)
     const second = await page.evaluate((p) => p.client.connectionId, probe)
     t.match(second, /^[0-9a-f-]{36}$/)
@@ -255,7 +211,7 @@ t.test('in Chromium', { skip: skip ?? false }, async (t) => {
 
   t.test('the chat page: two people chat, the server restarts, both see it and chat on', async (t) => {
     const port = await freePort()
-    let server = await startServer(t, CHAT_SERVER, port)
+    const [server, restarted] = await serverAndSuccessor(t, CHAT_SERVER, port)
     const base = `http://127.0.0.1:${port}/`
     const alice = await open(t, browser, base)
     const bob = await open(t, browser, base)
@@ -297,7 +253,7 @@ t.test('in Chromium', { skip: skip ?? false }, async (t) => {
     await say(bob.page, 'typed while down')
     await line(bob.page, 'pending', 'typed while down')
 
-    server = await startServer(t, CHAT_SERVER, port)
+    await restarted.listen()
     for (const p of [alice.page, bob.page]) {
       await line(p, 'system', 'Back in #general')
       t.equal(await status(p), 'Reconnected')
@@ -338,4 +294,4 @@ t.test('in Chromium', { skip: skip ?? false }, async (t) => {
     t.same(await controlsOutsideViewport(page), [])
     t.same(errors, [], 'no page errors')
   })
-})
+}

@@ -1,11 +1,12 @@
-import t, { type Test } from 'tap'
+// The docs UI's Admin tab in Chromium: token prompt, connections and rooms,
+// broadcast, disconnect, and its layout at 390 and 1280 px. Run by
+// test/e2e/browser.test.ts.
+import type { Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
-import type { Browser, Page } from 'playwright-core'
-import socketspec, { Type } from '../../lib/index.js'
-import { chromiumSkipReason, controlsOutsideViewport, ensureUiBuilt, launchChromium, widthReport } from '../helpers/chromium.js'
-import { connectedClient, requestReply } from '../helpers/ws-client.js'
-
-const skip = chromiumSkipReason()
+import type { Page } from 'playwright-core'
+import socketspec, { Type } from '../../../lib/index.js'
+import { controlsOutsideViewport, widthReport, type Chromium } from '../../helpers/chromium.js'
+import { connectedClient, requestReply } from '../../helpers/ws-client.js'
 const ADMIN = 'admin-token-0123456789'
 const DOCS = 'docs-token-0123456789'
 
@@ -37,16 +38,10 @@ async function adminApp (t: Test): Promise<{ app: FastifyInstance, base: string,
   return { app, base: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}/ws` }
 }
 
-async function open (t: Test, browser: Browser, url: string, viewport = { width: 1280, height: 800 }): Promise<{ page: Page, errors: string[] }> {
-  const context = await browser.newContext({ viewport })
-  t.teardown(() => context.close())
-  const page = await context.newPage()
-  page.setDefaultTimeout(10_000)
-  const errors: string[] = []
-  page.on('pageerror', (err) => errors.push(err.message))
-  await page.goto(url)
-  await page.getByTestId('app-title').waitFor()
-  return { page, errors }
+async function open (t: Test, chromium: Chromium, url: string, viewport = { width: 1280, height: 800 }): Promise<{ page: Page, errors: string[] }> {
+  const opened = await chromium.open(t, url, { viewport })
+  await opened.page.getByTestId('app-title').waitFor()
+  return opened
 }
 
 /** Nothing widens the page, and every visible control lies inside the viewport. */
@@ -66,14 +61,8 @@ async function reachable (t: Test, page: Page, testids: string[]): Promise<void>
   }
 }
 
-if (skip !== null) {
-  t.comment(`skipping admin UI browser tests: ${skip}`)
-  t.plan(0, skip)
-} else {
-  ensureUiBuilt()
-  let browser: Browser
-  t.before(async () => { browser = await launchChromium(t) })
-
+/** The Admin tab's tests, in `t`, on tabs of `browser`. */
+export function adminUiTests (t: Test, browser: Chromium): void {
   t.test('token prompt, connections and rooms, broadcast, disconnect', async (t) => {
     const { base, ws } = await adminApp(t)
     const alice = await connectedClient(t, `${ws}?token=alice`)
@@ -145,7 +134,9 @@ if (skip !== null) {
     const { port } = app.server.address() as { port: number }
     const { page } = await open(t, browser, `http://127.0.0.1:${port}/socket-docs`)
     await page.getByTestId('status-connect').waitFor()
-    await page.waitForLoadState('networkidle')
+    // The tab shows once GET admin/state answers 401: wait until that request is done (here a 404), then for a frame.
+    await page.waitForFunction(() => performance.getEntriesByType('resource').some((e) => e.name.endsWith('/admin/state')))
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve))))
     t.equal(await page.getByTestId('tab-admin').count(), 0)
   })
 
