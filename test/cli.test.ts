@@ -135,11 +135,11 @@ t.test('init writes the fastify-cli layout', async (t) => {
   const app = readJson(join(dir, 'package.json'))
   t.equal(app.name, 'my-app', 'name derived from the directory')
   t.equal(app.type, 'module')
-  t.equal(app.scripts.build, 'tsc')
+  t.equal(app.scripts.build, 'tsc -b', 'build: the composite project, incremental')
   t.equal(app.scripts.start, 'npm run build && fastify start -l info dist/app.js')
   t.equal(app.scripts.dev, 'node --import tsx node_modules/fastify-cli/cli.js start -w -l info -P app.ts', 'dev: fastify start -w on the sources')
   t.equal(app.scripts.test, 'npm run typecheck && tap', 'npm test type-checks first')
-  t.equal(app.scripts.typecheck, 'tsc --noEmit -p test/tsconfig.json')
+  t.equal(app.scripts.typecheck, 'tsc -b test', 'typecheck: the tests\' project, which builds the app\'s it references')
   // Run from this checkout: the app depends on it, as a directory.
   t.equal(app.dependencies.socketspec, `file:${realpathSync(root)}`)
   t.match(r.stdout, `socketspec dependency: "file:${realpathSync(root)}" (this checkout of socketspec; pass --socketspec <spec> to use another)`)
@@ -155,6 +155,8 @@ t.test('init writes the fastify-cli layout', async (t) => {
   const tsconfig = readJson(join(dir, 'tsconfig.json'))
   t.equal(tsconfig.compilerOptions.outDir, 'dist')
   t.equal(tsconfig.compilerOptions.module, 'NodeNext')
+  t.equal(tsconfig.compilerOptions.composite, true, 'a composite project (tsc -b)')
+  t.match(readJson(join(dir, 'test/tsconfig.json')), { compilerOptions: { noEmit: true, composite: false }, references: [{ path: '..' }] }, 'the tests\' project references the app\'s')
 
   const appTs = readFileSync(join(dir, 'app.ts'), 'utf8')
   t.match(appTs, /export const options/)

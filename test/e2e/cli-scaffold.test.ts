@@ -4,17 +4,21 @@ import { once } from 'node:events'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { Parser, DiagnosticSeverity } from '@asyncapi/parser'
 import WebSocket from 'ws'
 import { run, type Run } from '../helpers/cli.js'
-import { MINUTE, cleanEnv, freePort, installCache, packTarball, sh, waitForOutput } from '../helpers/project.js'
+import { MINUTE, bare, cleanEnv, freePort, installCache, packTarball, sh, waitForOutput } from '../helpers/project.js'
+import { tsc7Executable } from '../../scripts/typescript7.mjs'
 
 // Packs the package, scaffolds an app with the built CLI depending on the
 // tarball, installs it with a bare `npm install` (the app's other dependencies
 // come from the npm registry), then runs the app's own `npm test`, `npm start`
 // and `npm run dev`. Needs `npm run build` (npm test runs it first).
+// The app's `npm test` runs first: its type check (`tsc -b test`) builds the
+// app's project, so the `npm start` after it finds dist/ up to date, as it
+// does for a user who runs `npm test && npm start`.
 // The tarball is shared with the README test (packTarball), and the app's
 // node_modules is kept for the day's later runs (installCache): their
 // `npm install` then only adds the new socketspec tarball to it.
@@ -51,7 +55,8 @@ async function asyncapi (port: number): Promise<{ info: { title: string, version
 
 /** Run an npm script of the app as a server (its own process group); stopped at the end of the test. */
 function serve (t: Test, script: string[], cwd: string, port: number) {
-  const server = spawn('npm', script, {
+  // bare(): without tap's loaders (its process-info hook puts them back into NODE_OPTIONS otherwise).
+  const server = spawn(...bare('npm', script), {
     cwd,
     env: cleanEnv({ PORT: String(port), FASTIFY_ADDRESS: '127.0.0.1' }),
     detached: true, // own process group: npm, sh and fastify are stopped together
@@ -124,19 +129,23 @@ t.test('slow: init scaffolds an app that installs, passes its tests and serves (
   // A new file in events/ adds its events: app.ts autoloads the directory.
   writeFileSync(join(app, 'events/ping.ts'), eventsFile('ping'))
 
-  // npm test and npm start side by side: the tests read the sources, the start builds dist/ from them.
-  const testing = sh('npm', ['test'], app, 4 * MINUTE)
-  const port = await freePort()
-  const started = serve(t, ['start'], app, port)
-  const listening = waitForOutput(started.server, /Server listening at/, 3 * MINUTE)
-  listening.catch(() => {}) // awaited below, once npm test is checked
-
-  const tested = await testing
-  t.match(tested.stdout, /> tsc --noEmit -p test\/tsconfig.json/, 'npm test type-checks (events/ping.ts included)')
+  // npm test first, as the user runs it: its type check builds the app's project (dist/) on the way.
+  const tested = await sh('npm', ['test'], app, 4 * MINUTE)
+  t.match(tested.stdout, /> tsc -b test/, 'npm test type-checks')
+  t.ok(existsSync(join(app, 'dist/events/ping.js')), 'the type check built the app\'s project, events/ping.ts included')
   t.match(tested.stdout, /# \{ total: \d+, pass: \d+ \}/, 'the scaffold\'s tests ran')
   t.notMatch(tested.stdout, /fail: \d+/, 'and none failed')
 
-  await listening
+  // npm start (its build finds dist/ up to date) and npm run dev (fastify start -w on the TypeScript sources) side by side.
+  const port = await freePort()
+  let devPort = await freePort()
+  while (devPort === port) devPort = await freePort()
+  const started = serve(t, ['start'], app, port)
+  const dev = serve(t, ['run', 'dev'], app, devPort)
+  await Promise.all([
+    waitForOutput(started.server, /Server listening at/, 3 * MINUTE),
+    waitForOutput(dev.server, /Server listening at/, 3 * MINUTE)
+  ])
 
   const docs = await fetch(`http://127.0.0.1:${port}/socket-docs`)
   t.equal(docs.status, 200, 'GET /socket-docs answers 200')
@@ -149,10 +158,7 @@ t.test('slow: init scaffolds an app that installs, passes its tests and serves (
   t.match(answer, { event: 'echo_response', payload: { echo: 'over the wire' } }, 'WebSocket echo round trip')
   await started.stop()
 
-  // npm run dev: fastify start -w on the TypeScript sources; a file added to events/ restarts it with the new events.
-  const devPort = await freePort()
-  const dev = serve(t, ['run', 'dev'], app, devPort)
-  await waitForOutput(dev.server, /Server listening at/, 2 * MINUTE)
+  // npm run dev: a file added to events/ restarts it with the new events.
   t.ok((await asyncapi(devPort)).events.includes('ping'), 'npm run dev serves the sources')
   writeFileSync(join(app, 'events/later.ts'), eventsFile('later'))
   const deadline = Date.now() + MINUTE
@@ -163,14 +169,20 @@ t.test('slow: init scaffolds an app that installs, passes its tests and serves (
   }
   t.ok(reloaded, 'npm run dev restarted with the events of a new file')
   await dev.stop()
+  rmSync(join(app, 'events/later.ts')) // the sources are those of dist/ again
 
-  // `npm start` built dist/: the installed CLI exports the document of the built app, and of the TypeScript source
+  // dist/ as `npm start` serves it: the installed CLI exports the document of the built app, and of the TypeScript source
   // (through the app's tsx; app.ts lets autoload import .ts files then).
-  for (const module of ['dist/app.js', 'app.ts']) {
-    const out = await sh(join(app, 'node_modules/.bin/socketspec'), ['asyncapi', module], app, MINUTE)
-    const { diagnostics } = await new Parser().parse(out.stdout)
-    t.same(diagnostics.filter((d) => d.severity === DiagnosticSeverity.Error), [], `asyncapi ${module} is a valid AsyncAPI document`)
-    const names = Object.values(JSON.parse(out.stdout).components.messages as Record<string, { name: string }>).map((m) => m.name)
+  const modules = ['dist/app.js', 'app.ts']
+  const exported = await Promise.all(modules.map(async (module) => (await sh(join(app, 'node_modules/.bin/socketspec'), ['asyncapi', module], app, MINUTE)).stdout))
+  // The parser costs seconds of CPU a document: a text already parsed is not parsed again (both are the same app's).
+  const parser = new Parser()
+  const parsed = new Map<string, Promise<unknown[]>>()
+  for (const [i, module] of modules.entries()) {
+    const text = exported[i]
+    if (!parsed.has(text)) parsed.set(text, parser.parse(text).then(({ diagnostics }) => diagnostics.filter((d) => d.severity === DiagnosticSeverity.Error)))
+    t.same(await parsed.get(text), [], `asyncapi ${module} is a valid AsyncAPI document`)
+    const names = Object.values(JSON.parse(text).components.messages as Record<string, { name: string }>).map((m) => m.name)
     t.ok(names.includes('ping'), `asyncapi ${module}: the autoloaded events are in`)
   }
   if (t.passing()) await installs.save()
@@ -185,7 +197,9 @@ function readJson (file: string) {
 // them at run time) and '@fastify/autoload' at a stand-in (not a dependency of
 // socketspec; the e2e test installs the real one), node_modules resolve through
 // the repository's. Both variants are written first, then type-checked by one
-// tsc run while their test files run.
+// tsc run (TypeScript 7's native compiler, as `npm run typecheck` checks the
+// repository; the e2e app's `npm test` checks the default scaffold with the
+// TypeScript 5 it installs) while their test files run, in one process.
 const variants = [[], ['--auth', 'jwt', '--redis']]
 const scaffoldRoot = join(root, '.tap/scaffolds')
 const scaffoldTests = ['test/echo.test.ts', 'test/chat.test.ts', 'test/docs.test.ts']
@@ -226,7 +240,19 @@ function scaffolds (): Promise<Scaffold[]> {
     for (const [key, value] of Object.entries(process.env)) {
       if (!/^(TAP|_TAPJS|NODE_OPTIONS$|NODE_V8_COVERAGE$|JWT_SECRET$|REDIS_URL$)/.test(key)) plainEnv[key] = value
     }
-    const made: Array<{ init: Run, name: string, tests: Promise<Outcome[]> }> = []
+    const runFiles = async (files: string[], cwd: string, tsconfig: string, timeout: number): Promise<Outcome> => {
+      const imports = files.map((file) => `await import(${JSON.stringify(pathToFileURL(join(cwd, file)).href)})`).join('\n')
+      // bare(): tap's process-info hook would put its loaders back into NODE_OPTIONS (this file has no coverage: scripts/coverage-map.mjs).
+      return await execFileP(...bare(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', imports]), {
+        cwd,
+        env: { ...plainEnv, TSX_TSCONFIG_PATH: tsconfig },
+        timeout
+      }).then(
+        (out) => ({ ok: true, out: out.stdout }),
+        (err) => ({ ok: false, out: `${err.stdout}\n${err.stderr}` })
+      )
+    }
+    const made: Array<{ init: Run, name: string, dir: string, tsconfig: string }> = []
     for (const [i, variant] of variants.entries()) {
       const name = `scaffold-${process.pid}-${i}`
       const dir = join(scaffoldRoot, name)
@@ -234,49 +260,48 @@ function scaffolds (): Promise<Scaffold[]> {
       const init = await run(['init', name, '--force', ...variant], scaffoldRoot)
       // The variant's own tsconfig, which tsx reads at run time (TSX_TSCONFIG_PATH)...
       const tsconfig = join(dir, 'tsconfig.local.json')
-      writeFileSync(tsconfig, JSON.stringify({ extends: './test/tsconfig.json', compilerOptions: { rootDir: root, baseUrl: '.', paths }, include }))
-      const runFiles = async (files: string[]): Promise<Outcome> => {
-        const imports = files.map((file) => `await import(${JSON.stringify(`./${file}`)})`).join('\n')
-        return await execFileP(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', imports], {
-          cwd: dir,
-          env: { ...plainEnv, TSX_TSCONFIG_PATH: tsconfig },
-          timeout: 60_000
-        }).then(
-          (out) => ({ ok: true, out: out.stdout }),
-          (err) => ({ ok: false, out: `${err.stdout}\n${err.stderr}` })
-        )
-      }
-      // The three files in one process (tap, fastify and lib/ start once, not three
-      // times); only when that fails, each one on its own, to tell which fails.
-      const tests = runFiles(scaffoldTests).then(async (all) =>
-        all.ok ? scaffoldTests.map(() => all) : await Promise.all(scaffoldTests.map(async (file) => await runFiles([file]))))
-      made.push({ init, name, tests })
+      writeFileSync(tsconfig, JSON.stringify({ extends: './test/tsconfig.json', compilerOptions: { rootDir: root, paths }, include }))
+      made.push({ init, name, dir, tsconfig })
     }
-    // ...and the same options over every variant, for tsc.
+    // ...and the same options over every variant, for the run of all their test files and for tsc.
+    const runConfig = join(scaffoldRoot, `tsconfig-run-${process.pid}.json`)
+    t.teardown(() => rmSync(runConfig, { force: true }))
+    writeFileSync(runConfig, JSON.stringify({
+      extends: `./${made[0].name}/test/tsconfig.json`,
+      compilerOptions: { rootDir: root, paths },
+      include: made.flatMap((s) => include.map((p) => `${s.name}/${p}`))
+    }))
+    // The test files of every variant in one process (tap, fastify and lib/ start once, not
+    // six times); only when that fails, each file of each variant on its own, to tell which fails.
+    const everyFile = runFiles(made.flatMap((s) => scaffoldTests.map((file) => `${s.name}/${file}`)), scaffoldRoot, runConfig, 2 * MINUTE)
+    const testsOf = ({ dir, tsconfig }: { dir: string, tsconfig: string }): Promise<Outcome[]> => everyFile.then(async (all) =>
+      all.ok ? scaffoldTests.map(() => all) : await Promise.all(scaffoldTests.map(async (file) => await runFiles([file], dir, tsconfig, MINUTE))))
     const types = socketspecTypes()
     t.comment(`the scaffolds are type-checked against ${types.from}`)
     const all = join(scaffoldRoot, `tsconfig-${process.pid}.json`)
     t.teardown(() => rmSync(all, { force: true }))
     writeFileSync(all, JSON.stringify({
       extends: `./${made[0].name}/test/tsconfig.json`,
-      compilerOptions: { rootDir: root, baseUrl: '.', paths: { ...paths, socketspec: [types.index], 'socketspec/testing': [types.testing] } },
+      // Not incremental (the scaffold's test project is): one check, no .tsbuildinfo left behind.
+      compilerOptions: { rootDir: root, incremental: false, paths: { ...paths, socketspec: [types.index], 'socketspec/testing': [types.testing] } },
       include: made.flatMap((s) => include.map((p) => `${s.name}/${p}`))
     }))
-    const tsc = join(root, 'node_modules/typescript/bin/tsc')
-    const checked = execFileP(process.execPath, [tsc, '--noEmit', '--pretty', 'false', '-p', all], { cwd: scaffoldRoot }).then(
+    // The native compiler itself, in a clean environment (no tap loaders, no coverage); one thread:
+    // its checkers would each redo the costly part (fastify's types) on this 2-core machine.
+    const checked = execFileP(...bare(await tsc7Executable(), ['--noEmit', '--pretty', 'false', '--singleThreaded', '-p', all]), { cwd: scaffoldRoot, env: cleanEnv() }).then(
       () => [] as string[],
       (err) => (String(err.stdout ?? '') || String(err)).split('\n').filter((l) => l.trim() !== '')
     )
-    return made.map(({ init, name, tests }) => ({
-      init,
-      tests,
+    return made.map((variant) => ({
+      init: variant.init,
+      tests: testsOf(variant),
       // An error in a variant's files is that variant's; any other (lib/, the stand-in, the run itself) is everyone's.
       errors: checked.then((lines) => {
         const mine: string[] = []
         let owner: string | undefined
         for (const line of lines) {
           if (!/^\s/.test(line)) owner = made.find((s) => line.startsWith(`${s.name}/`))?.name
-          if (owner === undefined || owner === name) mine.push(line)
+          if (owner === undefined || owner === variant.name) mine.push(line)
         }
         return mine
       })

@@ -17,12 +17,12 @@ export function render (opts: ScaffoldOptions): string {
     main: 'dist/app.js',
     engines: { node: '>=20' },
     scripts: {
-      build: 'tsc',
+      build: 'tsc -b',
       start: 'npm run build && fastify start -l info dist/app.js',
       // fastify-cli's own --import is not awaited before it loads app.ts: preload tsx with node, the watch children inherit it.
       dev: 'node --import tsx node_modules/fastify-cli/cli.js start -w -l info -P app.ts',
       test: 'npm run typecheck && tap',
-      typecheck: 'tsc --noEmit -p test/tsconfig.json',
+      typecheck: 'tsc -b test',
       asyncapi: 'npm run build && socketspec asyncapi dist/app.js --out asyncapi.json'
     },
     dependencies: {
