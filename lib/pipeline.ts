@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
 import sjson from 'secure-json-parse'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Connection } from './connection.js'

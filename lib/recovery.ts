@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
 import type { Connection } from './connection.js'
 import type { Engine } from './engine.js'
 import { MemoryHistory, type HistoryLimits, type LocalHistory, type ResumableSession, type RoomHistory, type RoomPosition } from './history.js'
