@@ -1,22 +1,10 @@
 import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
-import net from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '../helpers/project.js'
 import { open } from '../helpers/ws-client.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
-
-/** A port that was free a moment ago (the example needs a known PORT). */
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 /** Resolves once the child logs that it listens; rejects if it exits or takes longer than `ms`. */
 function listening (child: ChildProcess, output: string[], ms: number): Promise<void> {

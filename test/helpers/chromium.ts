@@ -144,3 +144,14 @@ export async function controlsOutsideViewport (page: Page): Promise<string[]> {
     return out
   })
 }
+
+/** Each control is visible, inside the viewport horizontally once scrolled to, and receives the click. */
+export async function reachable (t: { ok (value: unknown, message: string): unknown }, page: Page, testids: string[]): Promise<void> {
+  const width = page.viewportSize()?.width ?? 0
+  for (const id of testids) {
+    const control = page.getByTestId(id).first()
+    await control.click({ trial: true })
+    const box = await control.boundingBox()
+    t.ok(box !== null && box.x >= 0 && box.x + box.width <= width, `${id} is visible, clickable and inside the ${width} px viewport`)
+  }
+}

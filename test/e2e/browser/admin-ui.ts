@@ -5,7 +5,7 @@ import type { Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Page } from 'playwright-core'
 import socketspec, { Type } from '../../../lib/index.js'
-import { controlsOutsideViewport, widthReport, type Chromium } from '../../helpers/chromium.js'
+import { controlsOutsideViewport, reachable, widthReport, type Chromium } from '../../helpers/chromium.js'
 import { connectedClient, requestReply } from '../../helpers/ws-client.js'
 const ADMIN = 'admin-token-0123456789'
 const DOCS = 'docs-token-0123456789'
@@ -49,16 +49,6 @@ async function fits (t: Test, page: Page, when: string): Promise<void> {
   const report = await widthReport(page)
   t.ok(report.scrollWidth <= report.innerWidth, `${when}: page ${report.scrollWidth} px wide in a ${report.innerWidth} px viewport`, { offenders: report.offenders })
   t.same(await controlsOutsideViewport(page), [], `${when}: every control inside the viewport horizontally`)
-}
-
-async function reachable (t: Test, page: Page, testids: string[]): Promise<void> {
-  const width = page.viewportSize()?.width ?? 0
-  for (const id of testids) {
-    const control = page.getByTestId(id).first()
-    await control.click({ trial: true })
-    const box = await control.boundingBox()
-    t.ok(box !== null && box.x >= 0 && box.x + box.width <= width, `${id} is visible, clickable and inside the ${width} px viewport`)
-  }
 }
 
 /** The Admin tab's tests, in `t`, on tabs of `browser`. */

@@ -14,6 +14,7 @@ import { jwtAuth } from '../../../lib/index.js'
 import { buildApp } from '../../../examples/chat/app.js'
 import { buildBrowserTestApp, type BrowserTestContract } from '../../fixtures/browser/app.js'
 import { controlsOutsideViewport, ensureClientBuilt, widthReport, type Chromium } from '../../helpers/chromium.js'
+import { freePort } from '../../helpers/project.js'
 import { serverProcess } from '../../helpers/server-process.js'
 
 /** The chat example's server, and the modules it imports (loaded before it is asked to listen). */
@@ -67,18 +68,6 @@ async function listen (t: Test, app: FastifyInstance): Promise<number> {
 /** A page in a context of its own (its own cookies and storage: another user); `errors` collects uncaught page errors. */
 function open (t: Test, browser: Chromium, url: string): Promise<{ page: Page, errors: string[] }> {
   return browser.open(t, url, { timeout: 30_000 })
-}
-
-/** A port that was free a moment ago: a server restarted on it must get the same one. */
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 /**

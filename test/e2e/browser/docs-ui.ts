@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Page } from 'playwright-core'
 import socketspec, { Type } from '../../../lib/index.js'
 import { buildApp } from '../../../examples/chat/app.js'
-import { controlsOutsideViewport, widthReport, type Chromium } from '../../helpers/chromium.js'
+import { controlsOutsideViewport, reachable, widthReport, type Chromium } from '../../helpers/chromium.js'
 
 async function listen (t: Test, app: FastifyInstance): Promise<string> {
   t.teardown(() => app.close())
@@ -189,17 +189,6 @@ export function docsUiTests (t: Test, browser: Chromium): void {
     const report = await widthReport(page)
     t.ok(report.scrollWidth <= report.innerWidth, `${when}: page ${report.scrollWidth} px wide in a ${report.innerWidth} px viewport`, { offenders: report.offenders })
     t.same(await controlsOutsideViewport(page), [], `${when}: every control inside the viewport horizontally`)
-  }
-
-  /** Each control is visible, inside the viewport horizontally once scrolled to, and receives the click. */
-  async function reachable (t: Test, page: Page, testids: string[]) {
-    const width = page.viewportSize()?.width ?? 0
-    for (const id of testids) {
-      const control = page.getByTestId(id).first()
-      await control.click({ trial: true })
-      const box = await control.boundingBox()
-      t.ok(box !== null && box.x >= 0 && box.x + box.width <= width, `${id} is visible, clickable and inside the ${width} px viewport`)
-    }
   }
 
   for (const width of [390, 1280]) {
