@@ -575,6 +575,12 @@ class RedisBackend implements BackendAdapter {
     if (space.ticking || cmd === null || cmd.status !== 'ready' || !this.#spaces.has(space.ctx.namespace)) return
     space.ticking = true
     try {
+      // a SUBSCRIBE that failed or was lost with a master: the namespace's channels and the rooms not confirmed
+      // (first: a resync below waits for them)
+      const sub = this.#sub
+      if (space.resubscribe && !this.#subStalled && sub !== null && sub.status === 'ready') {
+        this.#subscribeSpace(sub, space, [...space.rooms.values()].filter((e) => !e.confirmed))
+      }
       if (space.dirty) {
         await this.#resync(space)
       } else {
@@ -594,11 +600,6 @@ class RedisBackend implements BackendAdapter {
       }
       // rooms whose broadcasts Redis did not record (a Redis Cluster failover does not reconnect the client)
       space.history?.onReconnect()
-      // a SUBSCRIBE that failed or was lost with a master: the namespace's channels and the rooms not confirmed
-      const sub = this.#sub
-      if (space.resubscribe && !this.#subStalled && sub !== null && sub.status === 'ready') {
-        this.#subscribeSpace(sub, space, [...space.rooms.values()].filter((e) => !e.confirmed))
-      }
     } catch (err) {
       this.#fail('heartbeat', err)
     } finally {
@@ -606,9 +607,16 @@ class RedisBackend implements BackendAdapter {
     }
   }
 
-  /** Rewrite this node's presence and memberships from the local index, atomically. */
+  /**
+   * Rewrite this node's presence and memberships from the local index,
+   * atomically. Once its rooms are subscribed again: another node that finds
+   * a membership publishes to the room's channel at once, so a membership
+   * written before this node listens again would lose those frames.
+   */
   async #resync (space: Space): Promise<void> {
     // A tick still running when the namespace stopped must not register it again.
+    if (this.#spaces.get(space.ctx.namespace) !== space) return
+    await this.#roomsSubscribed(space)
     if (this.#spaces.get(space.ctx.namespace) !== space) return
     space.dirty = false
     const multi = this.#cmd!.multi() as ScriptPipeline
@@ -637,6 +645,23 @@ class RedisBackend implements BackendAdapter {
     } catch (err) {
       space.dirty = true
       throw err
+    }
+  }
+
+  /**
+   * Resolves once every room of `space` with local members is subscribed
+   * (the subscriber reconnects on its own, maybe after the command
+   * connection), waiting at most commandTimeout, and not at all while
+   * Redis is known not to answer subscriptions.
+   */
+  async #roomsSubscribed (space: Space): Promise<void> {
+    const deadline = Date.now() + this.#options.commandTimeout
+    for (;;) {
+      const pending = [...space.rooms.values()].filter((e) => !e.confirmed)
+      if (pending.length === 0 || this.#subStalled || Date.now() >= deadline || this.#spaces.get(space.ctx.namespace) !== space) return
+      const sub = this.#sub
+      const tick = new Promise<void>((resolve) => setTimeout(resolve, 20).unref())
+      await (sub !== null && sub.status === 'ready' ? Promise.race([Promise.all(pending.map((e) => e.ready)), tick]) : tick)
     }
   }
 
