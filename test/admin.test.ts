@@ -1,41 +1,21 @@
 import t from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
-import socketspec, { Type, redisBackend } from '../lib/index.js'
+import socketspec, { redisBackend } from '../lib/index.js'
+import { ADMIN_TOKEN, DOCS_TOKEN, buildAdminApp } from './fixtures/admin/app.js'
 import { connectedClient, listen, requestReply } from './helpers/ws-client.js'
 import { FakeClock, clockOption } from './helpers/clock.js'
 import { startRedis, type RedisServer } from './helpers/redis.js'
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0]
 
-const ADMIN = 'admin-token-0123456789'
-const DOCS = 'docs-token-0123456789'
-const admin = { authorization: `Bearer ${ADMIN}` }
+const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
+const ADMIN = ADMIN_TOKEN
+const DOCS = DOCS_TOKEN
 
 interface Built { app: FastifyInstance, url: string }
 
 async function build (t: Test, extra: Record<string, unknown> = {}): Promise<Built> {
-  const app = Fastify({ logger: false })
-  await app.register(socketspec, {
-    path: '/ws',
-    docs: true,
-    docsUrl: '/docs',
-    docsAccessToken: DOCS,
-    admin: { token: ADMIN },
-    auth: { authenticate: ({ token }) => token === null ? null : { userId: token, role: token === 'alice' ? 'admin' : 'user' } },
-    rooms: ['lobby'],
-    ...extra
-  })
-  app.socket.on('join', { payload: Type.Object({ room: Type.String() }), reply: { event: 'joined', schema: Type.Object({ room: Type.String() }) } }, async (conn, { room }) => {
-    await conn.join(room)
-    return { room }
-  })
-  app.socket.on('say', {
-    payload: Type.Object({ room: Type.String(), text: Type.String() }),
-    broadcasts: [{ event: 'said', room: '{room}', schema: Type.Object({ text: Type.String(), from: Type.String() }) }]
-  }, async (conn, { room, text }) => {
-    await conn.to(room).emit('said', { text, from: String(conn.identity.userId) })
-  })
-  t.teardown(() => app.close())
+  const app = await buildAdminApp(t, extra)
   const url = await listen(t, app)
   return { app, url }
 }

@@ -4,35 +4,15 @@
 import type { Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Page } from 'playwright-core'
-import socketspec, { Type } from '../../../lib/index.js'
+import socketspec from '../../../lib/index.js'
+import { ADMIN_TOKEN, DOCS_TOKEN, buildAdminApp } from '../../fixtures/admin/app.js'
 import { controlsOutsideViewport, reachable, widthReport, type Chromium } from '../../helpers/chromium.js'
 import { connectedClient, requestReply } from '../../helpers/ws-client.js'
-const ADMIN = 'admin-token-0123456789'
-const DOCS = 'docs-token-0123456789'
+const ADMIN = ADMIN_TOKEN
+const DOCS = DOCS_TOKEN
 
 async function adminApp (t: Test): Promise<{ app: FastifyInstance, base: string, ws: string }> {
-  const app = Fastify({ logger: false })
-  await app.register(socketspec, {
-    path: '/ws',
-    docs: true,
-    docsUrl: '/docs',
-    docsAccessToken: DOCS,
-    admin: { token: ADMIN },
-    auth: { authenticate: ({ token }) => token === null ? null : { userId: token } },
-    rooms: ['lobby']
-  })
-  app.socket.on('join', { payload: Type.Object({ room: Type.String() }), reply: { event: 'joined', schema: Type.Object({ room: Type.String() }) } }, async (conn, { room }) => {
-    await conn.join(room)
-    return { room }
-  })
-  app.socket.on('say', {
-    payload: Type.Object({ room: Type.String(), text: Type.String() }),
-    tags: ['chat'],
-    broadcasts: [{ event: 'said', room: '{room}', schema: Type.Object({ text: Type.String({ default: 'hello' }), from: Type.String({ default: 'ops' }) }) }]
-  }, async (conn, { room, text }) => {
-    await conn.to(room).emit('said', { text, from: String(conn.identity.userId) })
-  })
-  t.teardown(() => app.close())
+  const app = await buildAdminApp(t)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }
   return { app, base: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}/ws` }
