@@ -55,6 +55,19 @@ async function buildNode (t: Test, cluster: RedisCluster, keyPrefix: string, rec
 const join = (c: Client, room: string): Promise<unknown> => requestReply(c, 'join', { room }, 'joined', 5000)
 const news = (c: WsClient, room: string): Frame[] => c.frames.filter((f) => f.event === 'news' && f.payload.room === room)
 
+/** Two nodes with recovery on, a client on each (a on n1, b on n2), both joined to every room of `rooms`. */
+async function twoNodesInRooms (t: Test, cluster: RedisCluster, keyPrefix: string, rooms: Array<{ room: string }>): Promise<{ n1: Node, n2: Node, a: Client, b: Client }> {
+  const n1 = await buildNode(t, cluster, keyPrefix, RECOVERY)
+  const n2 = await buildNode(t, cluster, keyPrefix, RECOVERY)
+  const a = await connectedClient(t, n1.url)
+  const b = await connectedClient(t, n2.url)
+  for (const { room } of rooms) {
+    await join(a, room)
+    await join(b, room)
+  }
+  return { n1, n2, a, b }
+}
+
 /** Room names whose channels live on `count` different masters (the room's slot decides). */
 async function roomsOnDistinctMasters (cluster: RedisCluster, keyPrefix: string, count: number): Promise<Array<{ room: string, master: number }>> {
   const found = new Map<number, string>()
@@ -109,14 +122,7 @@ t.test('Redis Cluster', async (t) => {
     const keyPrefix = 'nodes:'
     const rooms = await roomsOnDistinctMasters(cluster, keyPrefix, 3)
     t.equal(rooms.length, 3, `rooms on three masters: ${rooms.map((r) => `${r.room}@${r.master}`).join(', ')}`)
-    const n1 = await buildNode(t, cluster, keyPrefix, RECOVERY)
-    const n2 = await buildNode(t, cluster, keyPrefix, RECOVERY)
-    const a = await connectedClient(t, n1.url)
-    const b = await connectedClient(t, n2.url)
-    for (const { room } of rooms) {
-      await join(a, room)
-      await join(b, room)
-    }
+    const { n1, n2, a, b } = await twoNodesInRooms(t, cluster, keyPrefix, rooms)
     const N = 5
     for (let n = 1; n <= N; n++) {
       for (const [i, { room }] of rooms.entries()) await requestReply(i % 2 === 0 ? a : b, 'say', { room, n }, 'sent', 5000)
@@ -157,14 +163,7 @@ t.test('Redis Cluster', async (t) => {
   t.test('the emitter publishes through the cluster: rooms, namespace, one connection, members', async (t) => {
     const keyPrefix = 'emitter:'
     const rooms = await roomsOnDistinctMasters(cluster, keyPrefix, 2)
-    const n1 = await buildNode(t, cluster, keyPrefix, RECOVERY)
-    const n2 = await buildNode(t, cluster, keyPrefix, RECOVERY)
-    const a = await connectedClient(t, n1.url)
-    const b = await connectedClient(t, n2.url)
-    for (const { room } of rooms) {
-      await join(a, room)
-      await join(b, room)
-    }
+    const { a, b } = await twoNodesInRooms(t, cluster, keyPrefix, rooms)
     const emitter = createEmitter({ backend: redisBackend({ cluster: cluster.startupNodes, keyPrefix }) })
     t.teardown(() => emitter.close())
     t.same((await emitter.rooms.members(rooms[0].room)).sort(), [a.id, b.id].sort(), 'members on both nodes')
