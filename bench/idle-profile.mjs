@@ -17,6 +17,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import v8 from 'node:v8'
+import { pingEvery, trackPongs } from './lib/ws-heartbeat.mjs'
 
 const TIMEOUT_MS = 180_000
 
@@ -143,7 +144,7 @@ async function rawServer (Fastify) {
   app.register(async (scope) => {
     scope.get('/ws', { websocket: true, preValidation: authenticate }, (socket, req) => {
       socket.identity = req.identity
-      socket.on('pong', () => { socket.missedPong = false })
+      trackPongs(socket)
       socket.on('message', (data) => {
         const msg = JSON.parse(data)
         if (msg.event !== 'join') return
@@ -160,16 +161,7 @@ async function rawServer (Fastify) {
       })
     })
   })
-  setInterval(() => {
-    for (const socket of app.websocketServer.clients) {
-      if (socket.missedPong === true) {
-        socket.terminate()
-        continue
-      }
-      socket.missedPong = true
-      socket.ping()
-    }
-  }, 5000).unref()
+  pingEvery(() => app.websocketServer.clients, 5000)
   return app
 }
 

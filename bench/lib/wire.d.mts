@@ -5,6 +5,8 @@ export declare function numberAfter (buf: Buffer, mark: Buffer): number
 export declare function echoSeq (buf: Buffer): number
 export declare function bcastSeq (buf: Buffer): number
 export declare function isJoined (buf: Buffer): boolean
+/** Send a join frame on `conn`; `onJoined()` once it is acknowledged (other frames go to conn.other). */
+export declare function sendJoin (conn: Conn, frame: Buffer, onJoined: () => void): void
 export declare function padded (seq: number, bytes: number): string
 export interface Conn {
   errors: number

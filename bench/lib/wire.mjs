@@ -52,6 +52,23 @@ export const bcastSeq = (buf) => numberAfter(buf, DATA_MARK)
 /** Whether `buf` is the acknowledgement of a room join. */
 export const isJoined = (buf) => buf.indexOf(ROOM_MARK) !== -1
 
+/**
+ * Send the join `frame` (clientFrame of protocol(peer).join) on `conn` and call
+ * `onJoined()` when its acknowledgement comes; other frames meanwhile go to
+ * `conn.other`, and the connection's handler is cleared after the join.
+ */
+export function sendJoin (conn, frame, onJoined) {
+  conn.onMessage = (buf) => {
+    if (isJoined(buf)) {
+      conn.onMessage = null
+      onJoined()
+    } else {
+      conn.other(buf)
+    }
+  }
+  conn.send(frame)
+}
+
 /** `<seq>|` padded with `x` to exactly `bytes` characters. */
 export function padded (seq, bytes) {
   const head = `${seq}|`

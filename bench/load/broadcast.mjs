@@ -2,7 +2,7 @@
 // connection asks the server to broadcast. Counts deliveries and, per broadcast,
 // the time until every member had it ("all delivered").
 import { Histogram } from '../lib/stats.mjs'
-import { bcastSeq, clientFrame, connect, connectMany, isJoined, padded, protocol } from '../lib/wire.mjs'
+import { bcastSeq, clientFrame, connect, connectMany, padded, protocol, sendJoin } from '../lib/wire.mjs'
 import { measureWindow } from './echo.mjs'
 import { noHooks, waitUntil } from './hooks.mjs'
 
@@ -22,16 +22,7 @@ export async function joinMembers ({ peer, ports, count, tokens = null, concurre
   }
   let joined = 0
   for (let i = 0; i < members.length; i++) {
-    const conn = members[i]
-    conn.onMessage = (buf) => {
-      if (isJoined(buf)) {
-        joined++
-        conn.onMessage = null
-      } else {
-        conn.other(buf)
-      }
-    }
-    conn.send(clientFrame(proto.join(ROOM, i)))
+    sendJoin(members[i], clientFrame(proto.join(ROOM, i)), () => { joined++ })
     // Bound the burst of joins in flight like the handshakes.
     if (i % concurrency === concurrency - 1) await waitUntil(() => joined > i - concurrency, Math.max(0, deadline - performance.now()))
   }

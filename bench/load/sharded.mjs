@@ -7,7 +7,7 @@
 // else a node receives is traffic of rooms it does not serve (the harness
 // compares with the servers' backend counters).
 import { Histogram } from '../lib/stats.mjs'
-import { bcastSeq, clientFrame, connect, connectMany, isJoined, padded, protocol } from '../lib/wire.mjs'
+import { bcastSeq, clientFrame, connect, connectMany, padded, protocol, sendJoin } from '../lib/wire.mjs'
 import { measureWindow } from './echo.mjs'
 import { noHooks, waitUntil } from './hooks.mjs'
 
@@ -25,17 +25,7 @@ export async function sharded ({ peer, ports, roomsPerNode = 4, membersPerRoom =
   for (let i = 0; i < nodes; i++) {
     const conns = await connectMany(peer, ports[i], roomsPerNode * membersPerRoom, { deadline })
     let joined = 0
-    conns.forEach((conn, j) => {
-      conn.onMessage = (buf) => {
-        if (isJoined(buf)) {
-          joined++
-          conn.onMessage = null
-        } else {
-          conn.other(buf)
-        }
-      }
-      conn.send(clientFrame(proto.join(roomName(i, j % roomsPerNode), j)))
-    })
+    conns.forEach((conn, j) => sendJoin(conn, clientFrame(proto.join(roomName(i, j % roomsPerNode), j)), () => { joined++ }))
     if (!(await waitUntil(() => joined === conns.length, Math.max(0, deadline - performance.now())))) {
       for (const c of [...members, ...conns]) c.terminate()
       throw new Error(`node ${i}: only ${joined}/${conns.length} members joined`)

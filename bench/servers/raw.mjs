@@ -5,6 +5,7 @@ import Fastify from 'fastify'
 import websocket from '@fastify/websocket'
 import { createVerifier } from 'fast-jwt'
 import { config, ready } from './control.mjs'
+import { pingEvery, trackPongs } from '../lib/ws-heartbeat.mjs'
 
 const cfg = config()
 const app = Fastify({ logger: false })
@@ -59,7 +60,7 @@ function leaveAll (socket) {
 app.register(async (scope) => {
   scope.get('/ws', { websocket: true, preValidation: verify ? authenticate : undefined }, (socket, req) => {
     socket.identity = req.identity
-    socket.on('pong', () => { socket.missedPong = false })
+    trackPongs(socket)
     socket.on('message', (data) => {
       let msg
       try {
@@ -93,19 +94,9 @@ app.register(async (scope) => {
   })
 })
 
-// Heartbeats as the ws README does them: a ping every interval, a socket that
-// did not answer the previous one is terminated.
+// Heartbeats as the ws README does them (bench/lib/ws-heartbeat.mjs).
 if (cfg.heartbeat > 0) {
-  setInterval(() => {
-    for (const socket of app.websocketServer.clients) {
-      if (socket.missedPong === true) {
-        socket.terminate()
-        continue
-      }
-      socket.missedPong = true
-      socket.ping()
-    }
-  }, cfg.heartbeat * 1000).unref()
+  pingEvery(() => app.websocketServer.clients, cfg.heartbeat * 1000)
 }
 
 await app.listen({ port: cfg.port, host: cfg.host })
