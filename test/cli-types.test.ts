@@ -20,6 +20,7 @@ import { buildClientTestApp } from './fixtures/client/app.js'
 import { run as runCli, type Run } from './helpers/cli.js'
 import { listen, open } from './helpers/ws-client.js'
 import { freePort } from './helpers/redis.js'
+import { bare, cleanEnv } from './helpers/project.js'
 import { tsc7Executable } from '../scripts/typescript7.mjs'
 
 const root = resolve(fileURLToPath(import.meta.url), '../..')
@@ -609,10 +610,9 @@ t.test('compile tests: tsc over the generated modules and the client SDK', async
   // TypeScript 7 (the devDependency typescript-7), its executable run directly: its Node launcher trips over tap's
   // require hooks. It wants to be told that the repository's tsconfig.json is not for these files.
   compilers.push(['TypeScript 7', await tsc7Executable(), ['--ignoreConfig']])
-  const env = { ...process.env }
-  delete env.NODE_OPTIONS // tap's loaders are for the test process
   await Promise.all(compilers.map(async ([label, file, args]) => {
-    const result = await promisify(execFile)(file, [...args, ...flags, ...Object.keys(files)], { cwd: dir, env })
+    // bare() and cleanEnv(): without tap's loaders and coverage, which are for the test process
+    const result = await promisify(execFile)(...bare(file, [...args, ...flags, ...Object.keys(files)]), { cwd: dir, env: cleanEnv() })
       .then(() => ({ code: 0, output: '' }), (err: { code: number, stdout: string, stderr: string }) => ({ code: err.code, output: err.stdout + err.stderr }))
     const lines = result.output.trim().split('\n').map((l) => l.trim().replace(/\\/g, '/'))
     t.same(lines, [expected], `${label}: the only error is the control's unused directive`)
