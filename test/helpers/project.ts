@@ -203,3 +203,21 @@ export function installCache (project: string, what: unknown): { restore: () => 
     }
   }
 }
+
+/** The source files (not .d.ts) under `dir` of the repository, relative to it. */
+function sourcesUnder (dir: string): string[] {
+  return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourcesUnder(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [join(dir, e.name)] : [])
+}
+
+/**
+ * Whether dist/ holds the declarations of the current sources (lib, plugins,
+ * schemas: what the package publishes), each no older than its source. `npm
+ * test` builds them before tap; a test run alone after an edit finds them stale.
+ */
+export function declarationsCurrent (): boolean {
+  return ['lib', 'plugins', 'schemas'].flatMap(sourcesUnder).every((file) => {
+    const declaration = join(root, 'dist', file.replace(/\.ts$/, '.d.ts'))
+    return existsSync(declaration) && statSync(declaration).mtimeMs >= statSync(join(root, file)).mtimeMs
+  })
+}
