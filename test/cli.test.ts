@@ -119,7 +119,7 @@ function readJson (file: string) {
 }
 
 const scaffoldFiles = [
-  'package.json', 'tsconfig.json', '.taprc', '.gitignore', 'README.md', 'app.ts',
+  'package.json', 'tsconfig.json', '.gitignore', 'README.md', 'app.ts',
   'plugins/socketspec.ts', 'events/echo.ts', 'events/chat.ts',
   'test/tsconfig.json', 'test/helper.ts', 'test/echo.test.ts', 'test/chat.test.ts', 'test/docs.test.ts'
 ]
@@ -130,6 +130,7 @@ t.test('init writes the fastify-cli layout', async (t) => {
   t.equal(r.code, 0, r.stderr)
   const dir = join(cwd, 'My App')
   for (const file of scaffoldFiles) t.ok(existsSync(join(dir, file)), `${file} written`)
+  t.notOk(existsSync(join(dir, '.taprc')), 'no .taprc: the tests run on node:test')
   t.match(r.stdout, "cd 'My App' && npm install && npm test && npm start")
 
   const app = readJson(join(dir, 'package.json'))
@@ -138,18 +139,19 @@ t.test('init writes the fastify-cli layout', async (t) => {
   t.equal(app.scripts.build, 'tsc -b', 'build: the composite project, incremental')
   t.equal(app.scripts.start, 'npm run build && fastify start -l info dist/app.js')
   t.equal(app.scripts.dev, 'node --import tsx node_modules/fastify-cli/cli.js start -w -l info -P app.ts', 'dev: fastify start -w on the sources')
-  t.equal(app.scripts.test, 'npm run typecheck && tap', 'npm test type-checks first')
+  t.equal(app.scripts.test, 'npm run typecheck && node --import tsx --test test/*.test.ts', 'npm test type-checks first, then runs node:test through tsx')
   t.equal(app.scripts.typecheck, 'tsc -b test', 'typecheck: the tests\' project, which builds the app\'s it references')
   // Run from this checkout: the app depends on it, as a directory.
   t.equal(app.dependencies.socketspec, `file:${realpathSync(root)}`)
   t.match(r.stdout, `socketspec dependency: "file:${realpathSync(root)}" (this checkout of socketspec; pass --socketspec <spec> to use another)`)
   t.match(app.dependencies['@fastify/autoload'], /^\^6\./)
-  t.match(app.devDependencies.typescript, /^\^5\./, 'TypeScript 5, not the latest (7)')
+  t.match(app.devDependencies.typescript, /^\^7\./, 'TypeScript 7 (the native compiler), not socketspec\'s own 5.9')
   t.equal(app.dependencies.fastify, pkg.dependencies.fastify ?? pkg.devDependencies.fastify, 'the fastify socketspec is tested with')
   t.equal(app.dependencies['fastify-plugin'], pkg.dependencies['fastify-plugin'])
   t.equal(app.dependencies['@sinclair/typebox'], pkg.dependencies['@sinclair/typebox'])
   t.match(app.dependencies['fastify-cli'], /^\^\d+\./)
-  for (const dev of ['tap', 'tsx', '@types/node']) t.equal(app.devDependencies[dev], pkg.devDependencies[dev], dev)
+  for (const dev of ['tsx', '@types/node']) t.equal(app.devDependencies[dev], pkg.devDependencies[dev], dev)
+  t.same(Object.keys(app.devDependencies).sort(), ['@types/node', 'tsx', 'typescript'], 'no test framework to install: node:test')
   t.notOk(app.devDependencies['fast-jwt'])
 
   const tsconfig = readJson(join(dir, 'tsconfig.json'))
@@ -183,8 +185,15 @@ t.test('init writes the fastify-cli layout', async (t) => {
   t.match(chat, /conn\.join\(/)
   t.match(chat, /rooms\.broadcast\(/)
   t.match(readFileSync(join(dir, 'test/helper.ts'), 'utf8'), "from 'socketspec/testing'")
-  t.match(readFileSync(join(dir, '.taprc'), 'utf8'), '--import=tsx')
-  t.match(readFileSync(join(dir, '.gitignore'), 'utf8'), 'node_modules/')
+  for (const file of ['test/echo.test.ts', 'test/chat.test.ts', 'test/docs.test.ts']) {
+    const test = readFileSync(join(dir, file), 'utf8')
+    t.match(test, "import { test } from 'node:test'", `${file} runs on node:test`)
+    t.notMatch(test, /from 'tap'/, `${file} does not import tap`)
+  }
+  t.match(readFileSync(join(dir, 'test/helper.ts'), 'utf8'), 't.after(async () => {', 'teardown on node:test\'s TestContext')
+  const gitignore = readFileSync(join(dir, '.gitignore'), 'utf8')
+  t.match(gitignore, 'node_modules/')
+  t.notMatch(gitignore, '.tap/')
   const readme = readFileSync(join(dir, 'README.md'), 'utf8')
   t.match(readme, '# my-app')
   t.match(readme, 'npm run dev')

@@ -20,10 +20,10 @@ Options:
 Scaffold a new app in the fastify-cli layout (as \`fastify generate\`): app.ts
 loads plugins/ (plugins/socketspec.ts) and events/ (an echo and a chat room
 example) with @fastify/autoload, so a new file in events/ adds its events;
-test/ (tap + TestClient), package.json, tsconfig.json, README.
+test/ (node:test + TestClient), package.json, tsconfig.json, README.
 Scripts: npm start = fastify start, npm run dev = the same in watch mode,
-npm test = tsc type check + tap. The AsyncAPI title and version are the
-app's package.json name and version.
+npm test = tsc type check (TypeScript 7) + node --test (through tsx).
+The AsyncAPI title and version are the app's package.json name and version.
 
 Options:
   --name <pkg-name>     npm package name (default: derived from <dir>)

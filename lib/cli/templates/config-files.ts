@@ -29,7 +29,7 @@ export function tsconfig (_opts: ScaffoldOptions): string {
 
 /**
  * test/tsconfig.json: type-checks the tests (`npm run typecheck`: `tsc -b test`) against the
- * app's project, which it references (built first, if out of date); tap runs them through tsx.
+ * app's project, which it references (built first, if out of date); `node --test` runs them through tsx.
  * Incremental: a run with nothing changed only compares timestamps.
  */
 export function testTsconfig (_opts: ScaffoldOptions): string {
@@ -42,27 +42,11 @@ export function testTsconfig (_opts: ScaffoldOptions): string {
   }, null, 2) + '\n'
 }
 
-/** .taprc: tap runs the TypeScript tests through tsx. */
-export function taprc (_opts: ScaffoldOptions): string {
-  return `# tap runs the TypeScript tests through tsx; \`npm run typecheck\` checks their types.
-plugin:
-  - "!@tapjs/typescript"
-node-arg:
-  - --import=tsx
-include:
-  - test/**/*.test.ts
-allow-incomplete-coverage: true
-coverage-report:
-  - text-summary
-`
-}
-
 /** .gitignore */
 export function gitignore (_opts: ScaffoldOptions): string {
   return `node_modules/
 dist/
 coverage/
-.tap/
 asyncapi.json
 *.log
 .env

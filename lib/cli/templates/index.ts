@@ -8,7 +8,7 @@ import { render as chatTest } from './chat-test.js'
 import { render as docsTest } from './docs-test.js'
 import { render as packageJson } from './package-json.js'
 import { render as readme } from './readme.js'
-import { tsconfig, testTsconfig, taprc, gitignore } from './config-files.js'
+import { tsconfig, testTsconfig, gitignore } from './config-files.js'
 import type { ScaffoldOptions } from './options.js'
 
 export type { ScaffoldOptions } from './options.js'
@@ -22,7 +22,6 @@ export interface ScaffoldFile {
 const files: Array<[string, (opts: ScaffoldOptions) => string]> = [
   ['package.json', packageJson],
   ['tsconfig.json', tsconfig],
-  ['.taprc', taprc],
   ['.gitignore', gitignore],
   ['README.md', readme],
   ['app.ts', app],

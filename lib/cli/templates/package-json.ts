@@ -1,6 +1,6 @@
 import type { ScaffoldOptions } from './options.js'
 
-/** package.json of the new app: `npm start` runs fastify-cli, `npm run dev` the same in watch mode, `npm test` type-checks then runs tap. */
+/** package.json of the new app: `npm start` runs fastify-cli, `npm run dev` the same in watch mode, `npm test` type-checks then runs the tests with node:test (through tsx). */
 export function render (opts: ScaffoldOptions): string {
   const v = (name: string): string => {
     const range = opts.versions[name]
@@ -21,7 +21,7 @@ export function render (opts: ScaffoldOptions): string {
       start: 'npm run build && fastify start -l info dist/app.js',
       // fastify-cli's own --import is not awaited before it loads app.ts: preload tsx with node, the watch children inherit it.
       dev: 'node --import tsx node_modules/fastify-cli/cli.js start -w -l info -P app.ts',
-      test: 'npm run typecheck && tap',
+      test: 'npm run typecheck && node --import tsx --test test/*.test.ts',
       typecheck: 'tsc -b test',
       asyncapi: 'npm run build && socketspec asyncapi dist/app.js --out asyncapi.json'
     },
@@ -36,7 +36,6 @@ export function render (opts: ScaffoldOptions): string {
     devDependencies: {
       '@types/node': v('@types/node'),
       ...(opts.auth === 'jwt' ? { 'fast-jwt': v('fast-jwt') } : {}),
-      tap: v('tap'),
       tsx: v('tsx'),
       typescript: v('typescript')
     }

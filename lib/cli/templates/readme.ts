@@ -17,7 +17,7 @@ with [socketspec](https://www.npmjs.com/package/socketspec).
 
 \`\`\`sh
 npm install
-npm test           # type-checks (tsc), then tap tests with socketspec's in-process TestClient
+npm test           # type-checks (tsc), then node:test tests with socketspec's in-process TestClient
 npm start          # builds, then fastify start: ws://localhost:3000/ws
 npm run dev        # fastify start in watch mode on the TypeScript sources (through tsx)
 npm run asyncapi   # writes the AsyncAPI 3.0 document to asyncapi.json
@@ -36,7 +36,7 @@ the \`name\` and \`version\` of package.json.
 | \`plugins/socketspec.ts\` | registers socketspec (WebSocket route, docs${opts.auth === 'jwt' ? ', JWT auth' : ''}${opts.redis ? ', Redis backend' : ''}) |
 | \`events/echo.ts\` | an \`echo\` event answering with \`echo_response\` |
 | \`events/chat.ts\` | chat rooms: \`join_room\`, \`send_message\`, \`leave_room\` |
-| \`test/\` | tap tests, one file per event group |
+| \`test/\` | tests (\`node --test\`, run through tsx), one file per event group; \`test/helper.ts\` builds the app and a TestClient per test |
 
 Add an event group: create \`events/<group>.ts\` exporting a plugin that calls
 \`fastify.socket.on(...)\` (it is loaded on the next start, no need to edit
