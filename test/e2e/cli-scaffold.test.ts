@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -9,7 +9,7 @@ import { promisify } from 'node:util'
 import { Parser, DiagnosticSeverity } from '@asyncapi/parser'
 import WebSocket from 'ws'
 import { run, type Run } from '../helpers/cli.js'
-import { MINUTE, bare, cleanEnv, freePort, installCache, packTarball, sh, waitForOutput } from '../helpers/project.js'
+import { MINUTE, bare, cleanEnv, declarationsCurrent, freePort, installCache, packTarball, sh, waitForOutput } from '../helpers/project.js'
 import { tsc7Executable } from '../../scripts/typescript7.mjs'
 
 // Packs the package, scaffolds an app with the built CLI depending on the
@@ -217,13 +217,7 @@ const scaffoldTests = ['test/echo.test.ts', 'test/chat.test.ts', 'test/docs.test
  * API so, and tsc need not check lib/'s bodies again), else lib/ itself.
  */
 function socketspecTypes (): { index: string, testing: string, from: string } {
-  const sources = (dir: string): string[] => readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [join(dir, e.name)] : [])
-  const built = ['lib', 'plugins', 'schemas'].flatMap(sources).every((file) => {
-    const declaration = join(root, 'dist', file.replace(/\.ts$/, '.d.ts'))
-    return existsSync(declaration) && statSync(declaration).mtimeMs >= statSync(join(root, file)).mtimeMs
-  })
-  return built
+  return declarationsCurrent()
     ? { index: join(root, 'dist/lib/index.d.ts'), testing: join(root, 'dist/lib/testing.d.ts'), from: 'the declarations in dist/' }
     : { index: join(root, 'lib/index.ts'), testing: join(root, 'lib/testing.ts'), from: 'the sources in lib/ (dist/ is missing or older)' }
 }
