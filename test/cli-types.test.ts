@@ -20,7 +20,7 @@ import { buildClientTestApp } from './fixtures/client/app.js'
 import { run as runCli, type Run } from './helpers/cli.js'
 import { listen, open } from './helpers/ws-client.js'
 import { freePort } from './helpers/redis.js'
-import { bare, cleanEnv } from './helpers/project.js'
+import { bare, cleanEnv, declarationsCurrent } from './helpers/project.js'
 import { tsc7Executable } from '../scripts/typescript7.mjs'
 
 const root = resolve(fileURLToPath(import.meta.url), '../..')
@@ -516,8 +516,11 @@ t.test('compile tests: tsc over the generated modules and the client SDK', async
     const r = await run(['types', app, '--out', join(dir, out)])
     t.equal(r.code, 0, r.stderr)
   }
+  // The client SDK as published (dist/'s declarations) when they are current, else its sources.
+  const sdk = declarationsCurrent() ? '../../dist/lib/client/index.js' : '../../lib/client/index.js'
+  t.comment(`the checks import the client SDK from ${sdk.slice(6)}`)
   const prelude = [
-    "import { connect } from '../../lib/client/index.js'",
+    `import { connect } from '${sdk}'`,
     'type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false',
     'export function expectType<T extends true> (): T | undefined { return undefined }'
   ]
@@ -595,7 +598,7 @@ t.test('compile tests: tsc over the generated modules and the client SDK', async
     ],
     // Control: a directive on a correct line must be reported unused, so this run's silence elsewhere means something.
     'control.ts': [
-      "import { connect } from '../../lib/client/index.js'",
+      `import { connect } from '${sdk}'`,
       "import type { Contract } from './chat-api.js'",
       "const client = connect<Contract>('ws://127.0.0.1:1/ws')",
       '// @ts-expect-error (control: this line is correct)',
@@ -609,7 +612,7 @@ t.test('compile tests: tsc over the generated modules and the client SDK', async
   const compilers: Array<[string, string, string[]]> = [['TypeScript 5', process.execPath, [join(root, 'node_modules/typescript/bin/tsc')]]]
   // TypeScript 7 (the devDependency typescript-7), its executable run directly: its Node launcher trips over tap's
   // require hooks. It wants to be told that the repository's tsconfig.json is not for these files.
-  compilers.push(['TypeScript 7', await tsc7Executable(), ['--ignoreConfig']])
+  compilers.push(['TypeScript 7', await tsc7Executable(), ['--ignoreConfig', '--singleThreaded']])
   await Promise.all(compilers.map(async ([label, file, args]) => {
     // bare() and cleanEnv(): without tap's loaders and coverage, which are for the test process
     const result = await promisify(execFile)(...bare(file, [...args, ...flags, ...Object.keys(files)]), { cwd: dir, env: cleanEnv() })

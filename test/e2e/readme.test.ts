@@ -137,7 +137,10 @@ t.test('slow: the Quick start and Testing sections run as pasted in a new projec
     return { port, stop }
   }
   /** The project's tsc (what `npx tsc` runs there), with `args`. */
-  const tsc = async (args: string[]) => await sh(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), ...args], project, 3 * MINUTE)
+  const tsVersion = JSON.parse(readFileSync(join(project, 'node_modules/typescript/package.json'), 'utf8')).version as string
+  // TypeScript 7 on one checker thread: the check runs next to the servers and other test files (see scripts/typecheck.mjs).
+  const threads = Number(tsVersion.split('.')[0]) >= 7 ? ['--singleThreaded'] : []
+  const tsc = async (args: string[]) => await sh(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), ...threads, ...args], project, 3 * MINUTE)
   /** Start `p` now, await it later (its failure then fails the test, never as an unhandled rejection). */
   const early = <T>(p: Promise<T>): Promise<T> => {
     p.catch(() => {})
@@ -163,7 +166,6 @@ t.test('slow: the Quick start and Testing sections run as pasted in a new projec
   // repository's own type tests (and every typed file) must compile under it too. `npm run
   // typecheck` compiles them with the devDependency typescript-7; when the registry's line is
   // another one, they are compiled here with the project's.
-  const tsVersion = JSON.parse(readFileSync(join(project, 'node_modules/typescript/package.json'), 'utf8')).version as string
   const typecheckVersion = JSON.parse(readFileSync(join(root, 'node_modules/typescript-7/package.json'), 'utf8')).version as string
   const line = (v: string): string => v.split('.').slice(0, 2).join('.')
   const repo = line(tsVersion) === line(typecheckVersion)
