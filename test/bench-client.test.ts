@@ -7,17 +7,19 @@ import { fileURLToPath } from 'node:url'
 import { start, type Child } from '../bench/lib/proc.mjs'
 import { issue12, issue12Markdown } from '../bench/lib/report-sdk.mjs'
 import { sdkLoop, type SdkPeer } from '../bench/load/sdk.mjs'
+import { bareNode } from './helpers/project.js'
 
 // Smoke test of issue 12's client SDK scenario (bench/load/sdk.mjs, sdk-* in
 // bench/run.mjs) with tiny counts: sane numbers, no timing asserted.
 // SOCKETSPEC_BENCH_DIST=DIR runs the socketspec side from another build's dist/ (default ./dist).
+// Its children run without tap's process-info loader (bareNode): they load dist/, not the sources.
 
 const bench = (p: string): string => fileURLToPath(new URL(`../bench/${p}`, import.meta.url))
 const dist = process.env.SOCKETSPEC_BENCH_DIST || null
 
 /** Start a peer's bench server (unpinned); null when it has no client SDK to test (only outside CI). */
 async function server (tt: Test, peer: SdkPeer): Promise<{ child: Child, port: number } | null> {
-  const child = start(process.execPath, [bench(`servers/${peer}.mjs`)], {
+  const child = start(...bareNode([bench(`servers/${peer}.mjs`)]), {
     pin: false,
     env: { PORT: '0', ...(dist !== null ? { BENCH_SOCKETSPEC_DIST: dist } : {}) },
     label: `${peer} server`
@@ -41,7 +43,7 @@ const e2eOut = join(e2eDir, 'r.json')
 const e2e = new Promise<{ code: number | null, stdout: string, stderr: string }>((resolve) => {
   const args = ['--scenario', 'sdk-64', '--peer', 'socketspec', '--rounds', '1', '--warmup', '0.1', '--window', '0.3', '--no-pin', '--out', e2eOut]
   if (dist !== null) args.push('--dist', dist)
-  const child = spawn(process.execPath, [bench('run.mjs'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(...bareNode([bench('run.mjs'), ...args]), { stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d) => { stdout += d })

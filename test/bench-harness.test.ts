@@ -12,7 +12,7 @@ import { broadcast } from '../bench/load/broadcast.mjs'
 import { idle, storm } from '../bench/load/connections.mjs'
 import { closedLoop, openLoop } from '../bench/load/echo.mjs'
 import { WebSocketServer } from 'ws'
-import { bare } from './helpers/project.js'
+import { bareNode } from './helpers/project.js'
 import { startRedis, type RedisServer } from './helpers/redis.js'
 
 // Smoke tests of the benchmark harness's pieces with tiny counts: no timing is asserted.
@@ -20,13 +20,9 @@ import { startRedis, type RedisServer } from './helpers/redis.js'
 const bench = (p: string): string => fileURLToPath(new URL(`../bench/${p}`, import.meta.url))
 const PEERS: Peer[] = ['raw', 'socketio', 'socketspec']
 
-/**
- * `node args` without tap's process-info loader: this file's coverage map is
- * null and bench/ is excluded, so the loader (which tap puts into every child's
- * NODE_OPTIONS) only doubled the start-up of each server, load generator and
- * harness process here. bench/run.mjs passes its clean environment on to its children.
- */
-const node = (args: string[]): [string, string[]] => bare(process.execPath, args)
+// Children without tap's process-info loader (bareNode): this file's coverage map is null and
+// bench/ is excluded. bench/run.mjs passes its clean environment on to its children.
+const node = bareNode
 
 interface Server { child: Child, port: number }
 

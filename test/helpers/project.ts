@@ -35,6 +35,16 @@ export function bare (cmd: string, args: string[]): [string, string[]] {
   return ['env', [...unset.flatMap(k => ['-u', k]), cmd, ...args]]
 }
 
+/**
+ * `node args` without tap's process-info loader, for children that run none of
+ * the code the coverage report is about (bench/ servers and load generators,
+ * which load dist/): the loader hooks every module they import, and doubles
+ * their start-up.
+ */
+export function bareNode (args: string[]): [string, string[]] {
+  return bare(process.execPath, args)
+}
+
 /** Run a command (without tap's loaders); resolve with its output, reject with both streams in the message. */
 export async function sh (cmd: string, args: string[], cwd: string, timeout: number, env = cleanEnv()) {
   try {
