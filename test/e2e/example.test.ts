@@ -1,7 +1,7 @@
 import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { freePort } from '../helpers/project.js'
+import { bareNode, cleanEnv, freePort } from '../helpers/project.js'
 import { open } from '../helpers/ws-client.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -30,12 +30,11 @@ t.test('examples/chat/server.ts: docs route, ws echo round trip, clean exit on S
   const port = await freePort()
   const output: string[] = []
   // No coverage from the child: merged with the in-process runs it makes tap
-  // report covered lib lines as uncovered (tap's spawn hook still adds its loader).
-  const child = spawn(process.execPath, ['--import=tsx', 'examples/chat/server.ts'], {
+  // report covered lib lines as uncovered. bareNode: without tap's loader, which
+  // its spawn hook would put back into NODE_OPTIONS.
+  const child = spawn(...bareNode(['--import=tsx', 'examples/chat/server.ts']), {
     cwd: root,
-    // Filtering tap's variables is not enough: its spawn hook puts its loader back into
-    // NODE_OPTIONS, and that loader records coverage unless told '0'.
-    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(NODE_V8_COVERAGE|NODE_OPTIONS|_TAPJS)/.test(k))), _TAPJS_PROCESSINFO_COVERAGE_: '0', PORT: String(port), HOST: '127.0.0.1', REDIS_URL: '' },
+    env: cleanEnv({ PORT: String(port), HOST: '127.0.0.1', REDIS_URL: '' }),
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>(resolve => child.once('exit', (code, signal) => resolve({ code, signal })))
