@@ -51,8 +51,12 @@ interface Node {
   adapter: BackendAdapter
   ctx: BackendContext
   delivered: Delivery[]
-  /** Resolves with the next delivery that `match` accepts (a delivery already recorded counts). */
-  next (match: (d: Delivery) => boolean, ms: number): Promise<Delivery>
+  /**
+   * Resolves with the next delivery that `match` accepts (a delivery already
+   * recorded counts); rejects after `ms` with an error that names the wait
+   * (`label`) and tells the node's stats and what its adapter logged.
+   */
+  next (match: (d: Delivery) => boolean, ms: number, label: string): Promise<Delivery>
 }
 
 /** One call of a BackendContext `deliver*` method. */
@@ -63,11 +67,29 @@ export type Delivery =
 
 let seq = 0
 
-function silentLogger (): FastifyBaseLogger {
+/** A logger that writes nothing; with `lines`, it keeps the last lines of level info and above there (for failure messages). */
+function silentLogger (lines?: string[]): FastifyBaseLogger {
   const log: Record<string, unknown> = { level: 'silent' }
   for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) log[level] = () => {}
+  if (lines !== undefined) {
+    for (const level of ['fatal', 'error', 'warn', 'info']) {
+      log[level] = (obj: unknown, msg?: unknown) => {
+        if (lines.length >= 20) lines.shift()
+        lines.push(`${level} ${typeof obj === 'string' ? obj : `${String(msg)} ${describe(obj)}`}`)
+      }
+    }
+  }
   log.child = () => log
   return log as unknown as FastifyBaseLogger
+}
+
+/** A log line's object, errors by their message. */
+function describe (obj: unknown): string {
+  try {
+    return JSON.stringify(obj, (_key, value: unknown) => value instanceof Error ? `${value.name}: ${value.message}` : value)
+  } catch {
+    return String(obj)
+  }
 }
 
 async function until (check: () => Promise<boolean>, ms: number): Promise<boolean> {
@@ -88,10 +110,11 @@ async function startNode (t: ConformanceTest, factory: ConformanceFactory, names
     for (const w of waiters.splice(0)) w()
   }
   const connections = new Set<string>()
+  const logged: string[] = []
   const ctx: BackendContext = {
     namespace,
     nodeId: `conformance-node-${process.pid}-${++seq}`,
-    log: silentLogger(),
+    log: silentLogger(logged),
     heartbeatInterval: 1,
     deliverRoom: (room, frame, except) => { record({ kind: 'room', room, frame, except: except ?? [] }); return 1 },
     deliverAll: (frame) => { record({ kind: 'all', frame }); return 1 },
@@ -128,12 +151,22 @@ async function startNode (t: ConformanceTest, factory: ConformanceFactory, names
     adapter: tracked,
     ctx,
     delivered,
-    next (match, ms) {
+    next (match, ms, label) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching delivery within ${ms} ms`)), ms)
+        let settled = false
+        const fail = (): void => {
+          if (settled) return
+          settled = true
+          const stats = JSON.stringify(adapter.stats())
+          reject(new Error(`${label}: no matching delivery within ${ms} ms on ${ctx.nodeId} (${delivered.length} deliveries; stats ${stats}; log: ${logged.length === 0 ? 'nothing' : logged.join(' | ')})`))
+        }
+        // A process starved of CPU runs its timers before reading the sockets: what has arrived is read first.
+        const timer = setTimeout(() => setImmediate(fail), ms)
         const check = (): void => {
+          if (settled) return
           const found = delivered.find(match)
           if (found !== undefined) {
+            settled = true
             clearTimeout(timer)
             resolve(found)
           } else {
@@ -279,21 +312,21 @@ export function backendConformance (t: ConformanceTest, factory: ConformanceFact
 
     const roomFrame = '{"event":"conformance_room","payload":{"n":1}}'
     await a.adapter.publishRoom(namespace, 'room', roomFrame, ['b2'])
-    const got = await b.next((d) => d.kind === 'room' && d.frame === roomFrame, settle)
+    const got = await b.next((d) => d.kind === 'room' && d.frame === roomFrame, settle, 'node B: the room frame')
     t.same(got, { kind: 'room', room: 'room', frame: roomFrame, except: ['b2'] }, 'node B delivers the room frame, with the except list')
 
     const allFrame = '{"event":"conformance_all","payload":{}}'
     await a.adapter.publishAll(namespace, allFrame)
-    t.same(await b.next((d) => d.kind === 'all' && d.frame === allFrame, settle), { kind: 'all', frame: allFrame }, 'node B delivers the namespace frame')
+    t.same(await b.next((d) => d.kind === 'all' && d.frame === allFrame, settle, 'node B: the namespace frame'), { kind: 'all', frame: allFrame }, 'node B delivers the namespace frame')
 
     const oneFrame = '{"event":"conformance_one","payload":{}}'
     await a.adapter.publishConnection(namespace, 'b1', oneFrame)
-    t.same(await b.next((d) => d.kind === 'connection' && d.frame === oneFrame, settle), { kind: 'connection', connectionId: 'b1', frame: oneFrame }, 'node B delivers to its connection')
+    t.same(await b.next((d) => d.kind === 'connection' && d.frame === oneFrame, settle, 'node B: the frame to its connection'), { kind: 'connection', connectionId: 'b1', frame: oneFrame }, 'node B delivers to its connection')
 
     // everything node A published has reached B; anything A would deliver itself would be a duplicate
     const marker = '{"event":"conformance_marker","payload":{}}'
     await b.adapter.publishAll(namespace, marker)
-    await a.next((d) => d.kind === 'all' && d.frame === marker, settle)
+    await a.next((d) => d.kind === 'all' && d.frame === marker, settle, 'node A: the marker from node B')
     t.same(a.delivered.filter((d) => d.frame !== marker && d.kind !== 'connection'), [], 'the publisher never delivers its own room or namespace frames (the plugin already did)')
     t.ok(a.adapter.stats().published >= 3, `stats().published counts what node A sent (${a.adapter.stats().published})`)
     t.ok(b.adapter.stats().received >= 3, `stats().received counts what node B got (${b.adapter.stats().received})`)
@@ -308,7 +341,7 @@ export function backendConformance (t: ConformanceTest, factory: ConformanceFact
     await until(async () => await a.adapter.exists(namespace, 'ordered'), settle)
     const n = 50
     await Promise.all(Array.from({ length: n }, async (_, i) => { await a.adapter.publishRoom(namespace, 'ordered', `{"event":"seq","payload":{"i":${i}}}`) }))
-    await b.next((d) => d.kind === 'room' && d.frame.includes(`"i":${n - 1}}`), settle)
+    await b.next((d) => d.kind === 'room' && d.frame.includes(`"i":${n - 1}}`), settle, `node B: frame ${n - 1} of ${n}`)
     const seen = b.delivered.filter((d) => d.kind === 'room').map((d) => JSON.parse(d.frame).payload.i as number)
     t.same(seen, Array.from({ length: n }, (_, i) => i), `${n} frames, each once, in order`)
   })
@@ -327,13 +360,13 @@ export function backendConformance (t: ConformanceTest, factory: ConformanceFact
 
       await a.adapter.publishRoom(namespace, 'served-by-b', '{"event":"sharded","payload":{"n":1}}')
       await a.adapter.publishRoom(namespace, 'served-by-c', '{"event":"sharded","payload":{"n":2}}')
-      await b.next((d) => room(d, 'served-by-b'), settle)
-      await c.next((d) => room(d, 'served-by-c'), settle)
+      await b.next((d) => room(d, 'served-by-b'), settle, 'node B: frame n:1 of served-by-b')
+      await c.next((d) => room(d, 'served-by-c'), settle, 'node C: frame n:2 of served-by-c')
       // a namespace frame published after them: once a node has it, the room frames before it have come too
       const marker = (n: number): string => `{"event":"sharded_marker","payload":{"n":${n}}}`
-      const markerSeen = async (node: Node, n: number): Promise<void> => { await node.next((d) => d.kind === 'all' && d.frame === marker(n), settle) }
+      const markerSeen = async (node: Node, name: string, n: number): Promise<void> => { await node.next((d) => d.kind === 'all' && d.frame === marker(n), settle, `node ${name}: namespace marker ${n}`) }
       await a.adapter.publishAll(namespace, marker(1))
-      await Promise.all([markerSeen(b, 1), markerSeen(c, 1)])
+      await Promise.all([markerSeen(b, 'B', 1), markerSeen(c, 'C', 1)])
       t.same(b.delivered.filter((d) => room(d, 'served-by-c')), [], 'a node with no member in a room is never handed its frames')
       t.same(c.delivered.filter((d) => room(d, 'served-by-b')), [], 'nor is the other one')
       t.same(a.delivered.filter((d) => d.kind === 'room'), [], 'a node with no member anywhere gets no room frame at all')
@@ -341,16 +374,16 @@ export function backendConformance (t: ConformanceTest, factory: ConformanceFact
       await b.adapter.leave(namespace, 'served-by-b', 'b1')
       await a.adapter.publishRoom(namespace, 'served-by-b', '{"event":"sharded","payload":{"n":3}}')
       await a.adapter.publishAll(namespace, marker(2))
-      await markerSeen(b, 2)
+      await markerSeen(b, 'B', 2)
       t.same(b.delivered.filter((d) => room(d, 'served-by-b') && d.frame.includes('"n":3')), [], 'after the last local leave, the room\'s frames stop')
 
       // no gap: a frame published as soon as the first local join resolves reaches the node
       await c.adapter.join(namespace, 'served-by-b', 'c1')
       await a.adapter.publishRoom(namespace, 'served-by-b', '{"event":"sharded","payload":{"n":4}}')
-      t.ok(await c.next((d) => room(d, 'served-by-b') && d.frame.includes('"n":4'), settle), 'a frame published right after join resolves is delivered')
+      t.ok(await c.next((d) => room(d, 'served-by-b') && d.frame.includes('"n":4'), settle, 'node C: frame n:4 of served-by-b, published once its join resolved'), 'a frame published right after join resolves is delivered')
       await b.adapter.join(namespace, 'served-by-b', 'b1')
       await a.adapter.publishRoom(namespace, 'served-by-b', '{"event":"sharded","payload":{"n":5}}')
-      t.ok(await b.next((d) => room(d, 'served-by-b') && d.frame.includes('"n":5'), settle), 'and after joining again')
+      t.ok(await b.next((d) => room(d, 'served-by-b') && d.frame.includes('"n":5'), settle, 'node B: frame n:5 of served-by-b, published once its second join resolved'), 'and after joining again')
     })
   }
 

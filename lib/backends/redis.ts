@@ -887,6 +887,15 @@ class RedisBackend implements BackendAdapter {
   #newCluster (base: RedisOptions, subscriber: boolean): Redis {
     const opts = this.#options
     const { redisOptions, ...clusterOptions } = opts.clusterOptions ?? {}
+    // The subscriber's connections stay lazy (ioredis' default; `lazyConnect: false` here would override it).
+    // An eager node connection still connecting when the Cluster's ready check (CLUSTER INFO) picks it refuses
+    // the check (no offline queue), so ioredis disconnects the Cluster to retry, stopping its sharded
+    // subscribers, which eager ones are connecting then; a subscriber stopped mid-connect never settles its
+    // start, and ioredis' subscriber group then waits on it for good: no subscriber for any slot again, every
+    // SSUBSCRIBE refused (seen under CPU load). Lazy, a subscriber connects on its first SSUBSCRIBE. (The
+    // command connections stay eager: a first command queued on a lazy node while the next ones are retried
+    // would reorder publishes.)
+    const { lazyConnect: _eager, ...lazy } = base
     const cluster = new Cluster(opts.cluster!, {
       enableOfflineQueue: false,
       scaleReads: 'master',
@@ -899,7 +908,7 @@ class RedisBackend implements BackendAdapter {
       clusterRetryStrategy: (times: number) => Math.min(times * 50, opts.reconnectMaxDelay),
       shardedSubscribers: subscriber,
       ...clusterOptions,
-      redisOptions: { ...base, ...(subscriber ? { commandTimeout: undefined } : {}), ...redisOptions, keyPrefix: '' }
+      redisOptions: { ...(subscriber ? { ...lazy, commandTimeout: undefined } : base), ...redisOptions, keyPrefix: '' }
     })
     return cluster as unknown as Redis
   }

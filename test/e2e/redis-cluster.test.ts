@@ -52,6 +52,7 @@ async function buildNode (t: Test, cluster: RedisCluster, keyPrefix: string, rec
   return { app, url: await listen(t, app) }
 }
 
+const silent = { level: 'silent', fatal () {}, error () {}, warn () {}, info () {}, debug () {}, trace () {}, silent () {}, child () { return silent } } as any
 const join = (c: Client, room: string): Promise<unknown> => requestReply(c, 'join', { room }, 'joined', 5000)
 const news = (c: WsClient, room: string): Frame[] => c.frames.filter((f) => f.event === 'news' && f.payload.room === room)
 
@@ -116,6 +117,37 @@ t.test('Redis Cluster', async (t) => {
     for (const key of [roomKey(base, 'lobby', 'bus'), ns + 'conns', 'no-tag', 'a{}b', '{}', 'x{y}z{w}', 'é{ü}']) {
       t.equal(keySlot(key), await probe.call('CLUSTER', 'KEYSLOT', key), `slot of ${key}`)
     }
+  })
+
+  // Regression (a flaky conformance failure under load): with eager node connections the Cluster's ready check
+  // could reach a node still connecting and fail, disconnecting the Cluster while its sharded subscribers
+  // connected, which left ioredis' subscriber group without a subscriber for good (every SSUBSCRIBE refused).
+  t.test('sharded subscriber connections open as channels need them, none before the Cluster is ready', async (t) => {
+    const keyPrefix = 'lazy:'
+    const name = `lazy-${process.pid}`
+    const backend = redisBackend({ cluster: cluster.startupNodes, keyPrefix, clusterOptions: { redisOptions: { connectionName: name } } })
+    const idle = { deliverRoom: () => 0, deliverAll: () => 0, deliverConnection: () => false, localConnections: () => [], localMemberships: () => [] }
+    await backend.start({ ...idle, namespace: '/', nodeId: 'lazy-n1', log: silent, heartbeatInterval: 1 })
+    t.teardown(() => backend.stop('/'))
+    const subscribers = async (): Promise<number[]> => {
+      const on: number[] = []
+      for (const port of await cluster.masters()) {
+        const probe = new Redis({ host: '127.0.0.1', port, lazyConnect: true })
+        try {
+          const list = await probe.call('CLIENT', 'LIST') as string
+          for (const line of list.split('\n')) if (line.includes(` name=ioredis-cluster(ssubscriber):${name} `)) on.push(port)
+        } finally {
+          probe.disconnect()
+        }
+      }
+      return on.sort((x, y) => x - y)
+    }
+    const nsMaster = await cluster.masterOf(namespaceBase(keyPrefix, '/') + 'bus')
+    t.same(await subscribers(), [nsMaster], 'after start: one subscriber connection, on the master of the namespace\'s channels')
+    const other = (await roomsOnDistinctMasters(cluster, keyPrefix, 3)).find((r) => r.master !== nsMaster)!
+    await backend.join('/', other.room, 'c1')
+    t.same(await subscribers(), [nsMaster, other.master].sort((x, y) => x - y), 'a room on another master opens one there')
+    t.equal(backend.stats().errors, 0, 'no connection was dropped on the way')
   })
 
   t.test('two nodes: rooms on different masters, toConnection, emit, recovery resumed on the other node', async (t) => {
