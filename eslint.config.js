@@ -1,7 +1,7 @@
 import neostandard from 'neostandard'
 
 export default [
-  ...neostandard({ ts: true, ignores: ['dist/**', 'ui/dist/**', 'node_modules/**', '.tap/**', 'coverage/**'] }),
+  ...neostandard({ ts: true, ignores: ['dist/**', 'ui/dist/**', 'node_modules/**', '.tap/**', 'coverage/**', 'test/.tmp-*/**'] }),
   {
     rules: {
       // `void promise` marks a deliberate fire-and-forget (errors are handled inside).

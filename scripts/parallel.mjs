@@ -1,8 +1,8 @@
-// `node scripts/parallel.mjs 'typecheck --emit' build:ui lint`: runs those npm
+// `node scripts/parallel.mjs 'typecheck --emit' build:ui tap:plugins`: runs those npm
 // scripts at once (they share no outputs; words after a script's name are its
 // arguments), prints each one's output whole when it ends so nothing
 // interleaves, and fails if any of them failed. `npm test` uses it to overlap
-// the build with the static checks on a 2-core machine.
+// the build, the type check and tap's plugin build on a 2-core machine.
 import { spawn } from 'node:child_process'
 
 const names = process.argv.slice(2)

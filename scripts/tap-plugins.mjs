@@ -1,4 +1,4 @@
-// `npm run tap:plugins` (run by `npm test` alongside the type check and lint):
+// `npm run tap:plugins` (run by `npm test` alongside the type check and build):
 // builds tap's Test class for the plugin set of .taprc when the installed one
 // was built for another. tap would do it itself at the start of its run, where
 // nothing else can use the other core (~9 s on a fresh `npm ci`: .taprc drops
