@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { Test } from 'tap'
 import { freePort } from './redis.js'
+import { bare, cleanEnv } from './project.js'
 import type { FastifyInstance } from 'fastify'
 import { connect, type SocketspecClient, type ClientOptions, type ClientState, type StateInfo } from '../../lib/client/index.js'
 import type { AnyContract } from '../../lib/contract.js'
@@ -76,10 +77,10 @@ export class ServerProcess {
 
   /** Start it; resolves once it listens. */
   async start (): Promise<void> {
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(this.port), SOCKETSPEC_OPTIONS: JSON.stringify(this.options) }
-    // tap's loaders (NODE_OPTIONS) are for test files, not for this child.
-    delete env.NODE_OPTIONS
-    const child = spawn(process.execPath, ['--import', 'tsx', SERVER_FIXTURE], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+    // Without tap's loaders and coverage (bare, cleanEnv: its spawn hook would put its loader back into
+    // NODE_OPTIONS): they are for test files, and they double this child's start-up.
+    const env = cleanEnv({ PORT: String(this.port), SOCKETSPEC_OPTIONS: JSON.stringify(this.options) })
+    const child = spawn(...bare(process.execPath, ['--import', 'tsx', SERVER_FIXTURE]), { env, stdio: ['ignore', 'pipe', 'inherit'] })
     this.#child = child
     await new Promise<void>((resolve, reject) => {
       let out = ''
