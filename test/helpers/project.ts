@@ -2,9 +2,8 @@
 // (npm pack, npm install from the registry, run its commands).
 import { execFile, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { once } from 'node:events'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { free } from '../../bench/lib/redis-cluster.mjs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -54,14 +53,19 @@ export async function sh (cmd: string, args: string[], cwd: string, timeout: num
   }
 }
 
+/**
+ * A loopback TCP port nobody listens on right now, picked at random below the
+ * kernel's ephemeral range (Linux: 32768-60999), where listen(0) and outgoing
+ * connections take theirs: a test that kills a server and starts it again on
+ * the same port does not find another test's server (or a client's socket) on
+ * it meanwhile, as it could with a port from listen(0) on a busy run.
+ */
 export async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
+  for (let i = 0; i < 100; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000)
+    if (await free(port)) return port
+  }
+  throw new Error('no free loopback port in 20000-31999')
 }
 
 /** Resolve once `child` prints `pattern`, reject if it exits first or `ms` pass. */
