@@ -32,7 +32,8 @@ const typescript5 = (() => {
   const published = declarationsCurrent()
   if (published) {
     for (const name of ['lib', 'plugins', 'schemas']) symlinkSync(join(root, 'dist', name), join(dir, name))
-    for (const name of ['test', 'node_modules', 'package.json']) symlinkSync(join(root, name), join(dir, name))
+    // the rest as it is (the tests' helpers import bench/lib and scripts/ modules)
+    for (const name of ['test', 'bench', 'scripts', 'node_modules', 'package.json']) symlinkSync(join(root, name), join(dir, name))
   }
   const config = join(dir, 'tsconfig.json')
   writeFileSync(config, JSON.stringify({
