@@ -1,6 +1,6 @@
 // The docs UI's Admin tab in Chromium: token prompt, connections and rooms,
 // broadcast, disconnect, and its layout at 390 and 1280 px. Run by
-// test/e2e/browser.test.ts.
+// test/browser.test.ts.
 import type { Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Page } from 'playwright-core'

@@ -2,7 +2,7 @@
 // a strict CSP, the token as the `bearer.<t>` subprotocol, reconnects across a
 // server process that is killed and started again, and the chat example's page
 // used by two people. Servers listen on 127.0.0.1; Chromium is the system one.
-// Run by test/e2e/browser.test.ts.
+// Run by test/browser.test.ts.
 import type { Test } from 'tap'
 import net from 'node:net'
 import { createSigner } from 'fast-jwt'

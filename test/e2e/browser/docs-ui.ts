@@ -1,5 +1,5 @@
 // The docs UI in Chromium: try-it, connections, server events, the client SDK
-// underneath, and its layout at 390 and 1280 px. Run by test/e2e/browser.test.ts.
+// underneath, and its layout at 390 and 1280 px. Run by test/browser.test.ts.
 import type { Test } from 'tap'
 import { readFile, readdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
