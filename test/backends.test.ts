@@ -270,8 +270,9 @@ t.test('redis backend', async (t) => {
       }, 5000, 1)
       return seen
     }
-    const ttls = await refreshes(n2, 3)
-    t.ok(ttls.every((ms) => ms > 0 && ms + tickMs <= 2 * heartbeat * 1000), `the dying node's liveness TTL (at most ${Math.max(...ttls)} ms) + a tick (${tickMs} ms) <= 2 x heartbeat`)
+    // (a sample with no key, -2, says nothing of the TTL: on a loaded machine the node's own tick can come late)
+    const ttls = (await refreshes(n2, 3)).filter((ms) => ms > 0)
+    t.ok(ttls.length > 0 && ttls.every((ms) => ms + tickMs <= 2 * heartbeat * 1000), `the dying node's liveness TTL (at most ${Math.max(...ttls)} ms) + a tick (${tickMs} ms) <= 2 x heartbeat`)
     t.equal(await killClients(name), 2, 'commands and pub/sub connections killed')
     await waitFor(async () => await admin.exists(aliveKey(n2)) === 0, 5000, 1)
     // a refresh of node 1 seen after the expiry began a tick after it (a sweep follows each refresh); the next
