@@ -66,7 +66,8 @@ const ENGINE_EXCEPTIONS: Record<string, string> = {
 t.test('engines: this Node satisfies it, and every production dependency accepts the whole range', async (t) => {
   const range = pkg.engines.node as string
   t.ok(semver.satisfies(process.version, range), `${process.version} satisfies ${range}`)
-  const out = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, encoding: 'utf8' })
+  // npm without tap's loader and coverage (bare, cleanEnv): they are for the test process
+  const out = execFileSync(...bare('npm', ['ls', '--omit=dev', '--all', '--parseable']), { cwd: root, env: cleanEnv(), encoding: 'utf8' })
   const problems: string[] = []
   for (const dir of out.trim().split('\n').slice(1)) {
     const dep = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
@@ -87,7 +88,7 @@ t.test('the packed files: sources for every source map, types, the UI bundle, LI
     t.fail('dist/ is missing: run `npm run build` first (npm test does)')
     return
   }
-  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' }))
+  const [packed] = JSON.parse(execFileSync(...bare('npm', ['pack', '--dry-run', '--json', '--ignore-scripts']), { cwd: root, env: cleanEnv(), encoding: 'utf8' }))
   const files = new Set<string>(packed.files.map((f: { path: string }) => f.path))
   for (const f of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/testing.js', 'ui/dist/index.html']) {
     t.ok(files.has(f), `${f} is shipped`)
