@@ -5,14 +5,16 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { run as runCli, type Run } from './helpers/cli.js'
+import { bareNode, cleanEnv } from './helpers/project.js'
 import { packageNameFromDir, packageNameProblems } from '../lib/cli/package-name.js'
 import { dependencySpec, optionSpec } from '../lib/cli/package-info.js'
 import { Parser, DiagnosticSeverity } from '@asyncapi/parser'
 
 const execFileP = promisify(execFile)
 // Children run the sources through tsx: keep them out of tap's coverage, whose
-// numbers for lib/ come from the copies tap's loader loads (mixing both garbles the map).
-const childEnv: NodeJS.ProcessEnv = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(NODE_V8_COVERAGE|NODE_OPTIONS|_TAPJS)/.test(k))), _TAPJS_PROCESSINFO_COVERAGE_: '0' }
+// numbers for lib/ come from the copies tap's loader loads (mixing both garbles the
+// map), and without its loader (bareNode; its spawn hook would put it back).
+const childEnv = cleanEnv()
 const root = resolve(fileURLToPath(import.meta.url), '../..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 
@@ -84,9 +86,9 @@ t.test('bad usage exits 2 with a message on stderr', async (t) => {
 t.test('the bin entry runs as a child process', async (t) => {
   const bin = join(root, 'lib/cli/index.ts')
   t.match(readFileSync(bin, 'utf8'), /^#!\/usr\/bin\/env node\n/, 'has a shebang')
-  const ok = await execFileP(process.execPath, ['--import', 'tsx', bin, '--version'], { cwd: root, env: childEnv })
+  const ok = await execFileP(...bareNode(['--import', 'tsx', bin, '--version']), { cwd: root, env: childEnv })
   t.equal(ok.stdout.trim(), pkg.version)
-  const bad = await execFileP(process.execPath, ['--import', 'tsx', bin, 'nope'], { cwd: root, env: childEnv }).then(
+  const bad = await execFileP(...bareNode(['--import', 'tsx', bin, 'nope']), { cwd: root, env: childEnv }).then(
     () => t.fail('should exit non-zero'),
     (err) => err
   )
