@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap'
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import Fastify from 'fastify'
@@ -20,7 +20,7 @@ import { buildClientTestApp } from './fixtures/client/app.js'
 import { run as runCli, type Run } from './helpers/cli.js'
 import { listen, open } from './helpers/ws-client.js'
 import { freePort } from './helpers/redis.js'
-import { bare, cleanEnv, declarationsCurrent } from './helpers/project.js'
+import { bare, cleanEnv, publishedTree } from './helpers/project.js'
 import { tsc7Executable } from '../scripts/typescript7.mjs'
 
 const root = resolve(fileURLToPath(import.meta.url), '../..')
@@ -516,9 +516,12 @@ t.test('compile tests: tsc over the generated modules and the client SDK', async
     const r = await run(['types', app, '--out', join(dir, out)])
     t.equal(r.code, 0, r.stderr)
   }
-  // The client SDK as published (dist/'s declarations) when they are current, else its sources.
-  const sdk = declarationsCurrent() ? '../../dist/lib/client/index.js' : '../../lib/client/index.js'
-  t.comment(`the checks import the client SDK from ${sdk.slice(6)}`)
+  // Against what the package publishes when dist/ is current (publishedTree: the imports of lib/, the
+  // checks' and the fixtures', find dist/'s declarations), else against the sources.
+  const tree = publishedTree()
+  t.teardown(() => tree?.remove())
+  t.comment(`the checks import the client SDK and lib/ from ${tree === null ? 'the sources' : "dist/'s declarations"}`)
+  const sdk = '../../lib/client/index.js'
   const prelude = [
     `import { connect } from '${sdk}'`,
     'type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false',
@@ -606,8 +609,11 @@ t.test('compile tests: tsc over the generated modules and the client SDK', async
     ]
   }
   for (const [name, lines] of Object.entries(files)) writeFileSync(join(dir, name), lines.join('\n') + '\n')
+  // The files by their path in the tree (the same directory, seen through its test/ link), so that their imports stay in it.
+  const paths = Object.keys(files).map((name) => join(tree?.dir ?? root, 'test', basename(dir), name))
 
-  const flags = ['--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', '--types', 'node', '--pretty', 'false']
+  const flags = ['--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', '--types', 'node', '--pretty', 'false',
+    ...(tree === null ? [] : ['--preserveSymlinks'])]
   const expected = 'control.ts(4,1): error TS2578: Unused \'@ts-expect-error\' directive.'
   const compilers: Array<[string, string, string[]]> = [['TypeScript 5', process.execPath, [join(root, 'node_modules/typescript/bin/tsc')]]]
   // TypeScript 7 (the devDependency typescript-7), its executable run directly: its Node launcher trips over tap's
@@ -615,9 +621,10 @@ t.test('compile tests: tsc over the generated modules and the client SDK', async
   compilers.push(['TypeScript 7', await tsc7Executable(), ['--ignoreConfig', '--singleThreaded']])
   await Promise.all(compilers.map(async ([label, file, args]) => {
     // bare() and cleanEnv(): without tap's loaders and coverage, which are for the test process
-    const result = await promisify(execFile)(...bare(file, [...args, ...flags, ...Object.keys(files)]), { cwd: dir, env: cleanEnv() })
+    const result = await promisify(execFile)(...bare(file, [...args, ...flags, ...paths]), { cwd: dir, env: cleanEnv() })
       .then(() => ({ code: 0, output: '' }), (err: { code: number, stdout: string, stderr: string }) => ({ code: err.code, output: err.stdout + err.stderr }))
-    const lines = result.output.trim().split('\n').map((l) => l.trim().replace(/\\/g, '/'))
+    // tsc names a file by its path from the working directory: keep its name only
+    const lines = result.output.trim().split('\n').map((l) => l.trim().replace(/\\/g, '/').replace(/^[^\s(]*\/(?=[^/\s(]+\(\d+,\d+\): )/, ''))
     t.same(lines, [expected], `${label}: the only error is the control's unused directive`)
     t.not(result.code, 0, `${label}: and it fails the run`)
   }))

@@ -1,7 +1,7 @@
 // What `npm pack` ships and what package.json promises are true.
 import t from 'tap'
 import { execFile, execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, normalize, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -10,7 +10,7 @@ import socketspec, { Type, SocketError, defineEvents, type Contract, type Static
 import { TestClient, type TestMessage, type TestConnection } from '../lib/testing.js'
 import Type1 from 'typebox'
 import { build, client } from './helpers/build.js'
-import { bare, cleanEnv, declarationsCurrent } from './helpers/project.js'
+import { bare, cleanEnv, publishedTree } from './helpers/project.js'
 
 const root = resolve(fileURLToPath(import.meta.url), '../..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
@@ -23,18 +23,11 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 const TYPE_TESTS = ['test/package.test.ts', 'test/client/types.test.ts', 'test/protocol.test.ts']
 
 // Started now, checked by the last test of this file: it runs while the others do.
-// Against what the package publishes when dist/ is current (npm test builds it first): a
-// tree whose lib/, plugins/ and schemas/ are links to dist/'s, so that the tests' relative
-// imports (../lib/index.js) find the .d.ts files, and tsc need not check lib/'s bodies again
-// (TypeScript 7 does, in npm run typecheck). Else against the sources.
+// Against what the package publishes when dist/ is current (npm test builds it first; see
+// publishedTree), else against the sources.
 const typescript5 = (() => {
-  const dir = mkdtempSync(join(tmpdir(), 'socketspec-ts5-'))
-  const published = declarationsCurrent()
-  if (published) {
-    for (const name of ['lib', 'plugins', 'schemas']) symlinkSync(join(root, 'dist', name), join(dir, name))
-    // the rest as it is (the tests' helpers import bench/lib and scripts/ modules)
-    for (const name of ['test', 'bench', 'scripts', 'node_modules', 'package.json']) symlinkSync(join(root, name), join(dir, name))
-  }
+  const tree = publishedTree()
+  const dir = tree?.dir ?? mkdtempSync(join(tmpdir(), 'socketspec-ts5-'))
   const config = join(dir, 'tsconfig.json')
   writeFileSync(config, JSON.stringify({
     extends: join(root, 'tsconfig.json'),
@@ -42,17 +35,17 @@ const typescript5 = (() => {
       incremental: false,
       noEmit: true,
       typeRoots: [join(root, 'node_modules/@types')],
-      ...(published ? { rootDir: dir, preserveSymlinks: true } : {})
+      ...(tree !== null ? { rootDir: dir, preserveSymlinks: true } : {})
     },
     include: [],
-    files: TYPE_TESTS.map((f) => join(published ? dir : root, f))
+    files: TYPE_TESTS.map((f) => join(tree !== null ? dir : root, f))
   }))
   const tsc = join(root, 'node_modules/typescript/bin/tsc')
   return new Promise<{ version: string, code: number, output: string, against: string }>((resolve) => {
     execFile(...bare(process.execPath, [tsc, '--pretty', 'false', '-p', config]), { cwd: root, env: cleanEnv(), maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       rmSync(dir, { recursive: true, force: true })
       const version = JSON.parse(readFileSync(join(root, 'node_modules/typescript/package.json'), 'utf8')).version as string
-      const against = published ? 'the declarations in dist/' : 'the sources (dist/ is missing or older)'
+      const against = tree !== null ? 'the declarations in dist/' : 'the sources (dist/ is missing or older)'
       resolve({ version, code: err === null ? 0 : Number(err.code ?? 1), output: `${stdout}${stderr}`, against })
     })
   })

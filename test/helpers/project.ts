@@ -2,7 +2,8 @@
 // (npm pack, npm install from the registry, run its commands).
 import { execFile, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { free } from '../../bench/lib/redis-cluster.mjs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -234,4 +235,22 @@ export function declarationsCurrent (): boolean {
     const declaration = join(root, 'dist', file.replace(/\.ts$/, '.d.ts'))
     return existsSync(declaration) && statSync(declaration).mtimeMs >= statSync(join(root, file)).mtimeMs
   })
+}
+
+/**
+ * A tree for type checks against what the package publishes, or null when
+ * dist/ is not current (declarationsCurrent): in a new temporary directory,
+ * lib/, plugins/ and schemas/ are links to dist/'s, so that relative imports
+ * (`../lib/index.js`) find the .d.ts files and tsc does not check lib/'s bodies
+ * again (`npm run typecheck` does, with TypeScript 7); test/, bench/, scripts/,
+ * node_modules/ and package.json are links to the checkout's. Name the files to
+ * compile by their path under `dir` (`join(dir, 'test/x.ts')`) and compile with
+ * `preserveSymlinks`, so that their imports stay in the tree.
+ */
+export function publishedTree (): { dir: string, remove: () => void } | null {
+  if (!declarationsCurrent()) return null
+  const dir = mkdtempSync(join(tmpdir(), 'socketspec-published-'))
+  for (const name of ['lib', 'plugins', 'schemas']) symlinkSync(join(root, 'dist', name), join(dir, name))
+  for (const name of ['test', 'bench', 'scripts', 'node_modules', 'package.json']) symlinkSync(join(root, name), join(dir, name))
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }
