@@ -1,12 +1,28 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
 
 /** The Debian chromium binary (never a downloaded one: `npx playwright install` is not used). */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+/**
+ * The features Playwright disables (playwright-core's chromiumSwitches.ts,
+ * 1.65): a second `--disable-features` replaces the first instead of adding to
+ * it, so ours repeats them (launchChromium checks that it still does).
+ */
+const PLAYWRIGHT_DISABLED_FEATURES = ['AvoidUnnecessaryBeforeUnloadCheckSync', 'DestroyProfileOnBrowserClose', 'HttpsUpgrades',
+  'HttpsFirstBalancedModeAutoEnable', 'LensOverlay', 'MediaRouter', 'PaintHolding', 'ThirdPartyStoragePartitioning',
+  'AvoidCorsURLLoaderRestartOnRedirect', 'TcpPortRandomizationWin', 'OptimizationHints', 'NetworkTimeServiceQuerying', 'AimEnabled',
+  'PreconnectToSearch', 'msForceBrowserSignIn', 'msEdgeUpdateLaunchServicesPreferredVersion']
+/**
+ * Headless Chromium still builds a browser window per context, and each window
+ * preloads its omnibox popup as WebUI: two chrome://omnibox-popup.top-chrome
+ * pages in a renderer of their own, ~1 s of CPU per context that no test looks at.
+ */
+const DISABLED_FEATURES = [...PLAYWRIGHT_DISABLED_FEATURES, 'WebUIOmniboxPopup', 'WebUIOmniboxAimPopup', 'WebUIOmniboxFullPopup']
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  `--disable-features=${DISABLED_FEATURES.join(',')}`]
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -29,7 +45,31 @@ export function chromiumSkipReason (): string | null {
 export async function launchChromium (t: Tap): Promise<Browser> {
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
   t.teardown(() => browser.close())
+  checkDisabledFeatures()
   return browser
+}
+
+/**
+ * Throws when Playwright disables a feature that DISABLED_FEATURES does not
+ * (a newer playwright-core): read from the command line of the Chromium it
+ * started, a child of this process (Linux /proc).
+ */
+function checkDisabledFeatures (): void {
+  const pids = existsSync('/proc') ? readdirSync('/proc').filter((name) => /^\d+$/.test(name)) : []
+  for (const pid of pids) {
+    let args: string[]
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue
+      args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+    } catch {
+      continue
+    }
+    if (!args.includes('--remote-debugging-pipe')) continue
+    const playwrights = args.find((arg) => arg.startsWith('--disable-features='))?.slice('--disable-features='.length).split(',') ?? []
+    const missing = playwrights.filter((feature) => !DISABLED_FEATURES.includes(feature))
+    if (missing.length > 0) throw new Error(`Playwright disables ${missing.join(', ')}: add them to PLAYWRIGHT_DISABLED_FEATURES (test/helpers/chromium.ts)`)
+  }
 }
 
 export interface Viewport { width: number, height: number }
