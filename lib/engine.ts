@@ -5,6 +5,7 @@ import { Connection, ConnState } from './connection.js'
 import { CloseCode, ErrorCode, FST_SOCKETSPEC_INVALID_OPTION, SocketError, isSocketError, wireMessage } from './errors.js'
 import { Recovery, saveSession } from './recovery.js'
 import { EventRegistry, createAjv } from './registry.js'
+import type { Ajv } from 'ajv'
 import { FrameSerializer } from './serializer.js'
 import { SessionScheduler, SessionTimers } from './session.js'
 import { TokenBucket } from './rate-limit.js'
@@ -65,7 +66,8 @@ export class Engine {
   readonly opts: ResolvedOptions
   readonly namespace: string
   readonly registry = new EventRegistry()
-  readonly ajv = createAjv()
+  /** Made on first use: only a schema new to this process needs one (validatorFor). */
+  #ajv: Ajv | null = null
   readonly connections = new Map<string, Connection>()
   readonly hooks = {
     connect: [] as ConnectHook[],
@@ -145,7 +147,7 @@ export class Engine {
   /** Compile every event and start the backend (at ready). */
   async start (): Promise<void> {
     if (this.started) return
-    this.registry.compile(this.ajv, this.serializer, this.namespace)
+    this.registry.compile(() => (this.#ajv ??= createAjv()), this.serializer, this.namespace)
     await this.rooms.start({ nodeId: this.nodeId, heartbeatInterval: this.opts.session.heartbeatInterval })
     this.recovery?.start((room) => this.rooms.hasLocal(room))
     if (this.metricsHub !== null) this.metrics = this.metricsHub.attach(this)

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Engine } from './engine.js'
 import { ErrorCode, isSocketError } from './errors.js'
-import { createAjv } from './registry.js'
+import { createAjv, validatorFor } from './registry.js'
 import { bearerCheck, unauthorized } from './admin/bearer.js'
 import { MAX_ROOM_NAME_LENGTH } from './rooms.js'
 
@@ -112,7 +112,7 @@ export function sendOutcome (reply: FastifyReply, outcome: PublishOutcome): Fast
 export async function publishApiRoutes (fastify: FastifyInstance, opts: PublishApiRouteOptions): Promise<void> {
   const authorized = bearerCheck(opts.token)
   // Strict: no type coercion, no silently removed properties (Fastify's default Ajv does both).
-  const validate = createAjv().compile(PublishBodySchema)
+  const validate = validatorFor(PublishBodySchema, createAjv)
   fastify.route({
     method: 'POST',
     url: opts.path,

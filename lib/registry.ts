@@ -8,6 +8,7 @@ import {
   FST_SOCKETSPEC_RESERVED_EVENT
 } from './errors.js'
 import { isReservedName } from '../schemas/protocol.js'
+import { checkSchema } from './schema-check.js'
 import type { FrameSerializer } from './serializer.js'
 export { toIssues } from './serializer.js'
 export type { ValidationIssue } from './errors.js'
@@ -25,11 +26,41 @@ export interface CompiledEvent {
   readonly replyEvent: string | undefined
 }
 
-/** A fresh Ajv for untrusted input: first error only (allErrors: false), defaults applied, no coercion. */
+/**
+ * A fresh Ajv for untrusted input: first error only (allErrors: false),
+ * defaults applied, no coercion. It does not check schemas against the
+ * meta-schema itself: validatorFor does, with one checker per process.
+ */
 export function createAjv (): Ajv {
-  const ajv = new Ajv({ allErrors: false, useDefaults: true, coerceTypes: false, strict: false, validateSchema: true })
+  const ajv = new Ajv({ allErrors: false, useDefaults: true, coerceTypes: false, strict: false, validateSchema: false })
   ;(addFormats as unknown as (a: Ajv) => void)(ajv)
   return ajv
+}
+
+/**
+ * Validators compiled in this process, by schema object. Each was compiled by
+ * an Ajv made by createAjv (the same options every time), so the validator one
+ * app compiled for a schema object is the one another app, or another
+ * namespace, would compile: apps that declare the same schema objects (module
+ * constants, as TypeBox schemas usually are; tests that build an app per test)
+ * compile each once per process instead of once per app. Ajv itself caches
+ * by schema object the same way, and Fastify shares one Ajv between
+ * instances of the same options. Weak: a validator goes with its schema.
+ */
+const validators = new WeakMap<object, ValidateFunction>()
+
+/**
+ * The validator of `schema`, compiled on first use in this process. `ajv` is
+ * called only when it must compile: it returns an Ajv made by createAjv.
+ */
+export function validatorFor (schema: object, ajv: () => Ajv): ValidateFunction {
+  let validate = validators.get(schema)
+  if (validate === undefined) {
+    checkSchema(schema)
+    validate = ajv().compile(schema)
+    validators.set(schema, validate)
+  }
+  return validate
 }
 
 /**
@@ -60,9 +91,11 @@ export class EventRegistry {
 
   /**
    * Check and compile every declaration; throws the first configuration error,
-   * its message pointing at the `on()` call that declared the event.
+   * its message pointing at the `on()` call that declared the event. `ajv`:
+   * an Ajv made by createAjv, asked for when a schema is new to this process
+   * (validatorFor).
    */
-  compile (ajv: Ajv, serializer: FrameSerializer, namespace: string): void {
+  compile (ajv: () => Ajv, serializer: FrameSerializer, namespace: string): void {
     if (this.isCompiled) return
     for (const def of this.pending) {
       try {
@@ -78,7 +111,7 @@ export class EventRegistry {
     this.isCompiled = true
   }
 
-  private compileOne (def: EventDefinition, ajv: Ajv, serializer: FrameSerializer, namespace: string): void {
+  private compileOne (def: EventDefinition, ajv: () => Ajv, serializer: FrameSerializer, namespace: string): void {
     const name = def.name
     if (typeof name !== 'string' || name.length === 0) throw new FST_SOCKETSPEC_INVALID_EVENT(String(name), 'the name must be a non-empty string')
     if (isReservedName(name)) throw new FST_SOCKETSPEC_RESERVED_EVENT(name)
@@ -88,7 +121,7 @@ export class EventRegistry {
     if (def.payload !== undefined) {
       if (def.payload === null || typeof def.payload !== 'object') throw new FST_SOCKETSPEC_INVALID_SCHEMA(name, 'payload must be a TypeBox / JSON Schema object')
       try {
-        validate = ajv.compile(def.payload)
+        validate = validatorFor(def.payload, ajv)
       } catch (err) {
         throw new FST_SOCKETSPEC_INVALID_SCHEMA(name, (err as Error).message)
       }

@@ -1,6 +1,7 @@
 import fastJson from 'fast-json-stringify'
 import { Ajv, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
+import { checkSchema } from './schema-check.js'
 import type { TSchema } from '@sinclair/typebox'
 import { FST_SOCKETSPEC_CONFLICTING_SCHEMA, FST_SOCKETSPEC_INVALID_SCHEMA, outboundValidationError, type ValidationIssue } from './errors.js'
 import { SystemEvents, isReservedName, type OutboundSystemEventName, type SystemPayload } from '../schemas/protocol.js'
@@ -23,7 +24,8 @@ export function plainSchema (schema: TSchema): Record<string, unknown> {
 
 /** Ajv for the server's own outbound payloads: never mutates them (no defaults, no coercion). */
 function createOutboundAjv (): Ajv {
-  const ajv = new Ajv({ allErrors: false, useDefaults: false, coerceTypes: false, strict: false, validateSchema: true })
+  // schemas are checked against the meta-schema by checkSchema (one checker per process)
+  const ajv = new Ajv({ allErrors: false, useDefaults: false, coerceTypes: false, strict: false, validateSchema: false })
   ;(addFormats as unknown as (a: Ajv) => void)(ajv)
   return ajv
 }
@@ -59,6 +61,15 @@ export interface FrameSerializerOptions {
 type SystemSerializers = Record<OutboundSystemEventName, { prefix: string, serialize: PayloadSerializer }>
 let systemSerializers: SystemSerializers | null = null
 
+/**
+ * Serializers and validators of declared outbound schemas compiled in this
+ * process, by schema object: like the inbound validators (validatorFor in
+ * registry.ts), an app that declares a schema object another app (or
+ * namespace) of this process declared compiles nothing for it. Weak: they go
+ * with their schema.
+ */
+const compiledOutbound = new WeakMap<object, { serialize: PayloadSerializer, validate: ValidateFunction }>()
+
 /** Compiled serializers of the server → client system events, from the protocol table (compiled once per process). */
 function system (): SystemSerializers {
   if (systemSerializers !== null) return systemSerializers
@@ -81,7 +92,8 @@ function system (): SystemSerializers {
  */
 export class FrameSerializer {
   private readonly outbound = new Map<string, OutboundEntry>()
-  private readonly ajv = createOutboundAjv()
+  /** Made on first use: only a schema new to this process needs one. */
+  private ajv: Ajv | null = null
   private readonly validating: boolean
   private readonly onUndeclared: ((event: string) => void) | undefined
   private readonly warned = new Set<string>()
@@ -109,16 +121,18 @@ export class FrameSerializer {
       this.outbound.set(event, { prefix, serialize: undefined, validate: undefined, schemaKey })
       return
     }
-    let serialize: PayloadSerializer
-    let validate: ValidateFunction
-    try {
-      const plain = plainSchema(schema)
-      serialize = fastJson(plain as any) as PayloadSerializer
-      validate = this.ajv.compile(plain)
-    } catch (err) {
-      throw new FST_SOCKETSPEC_INVALID_SCHEMA(owner, `outbound '${event}': ${(err as Error).message}`)
+    let compiled = compiledOutbound.get(schema)
+    if (compiled === undefined) {
+      try {
+        const plain = plainSchema(schema)
+        checkSchema(plain)
+        compiled = { serialize: fastJson(plain as any) as PayloadSerializer, validate: (this.ajv ??= createOutboundAjv()).compile(plain) }
+      } catch (err) {
+        throw new FST_SOCKETSPEC_INVALID_SCHEMA(owner, `outbound '${event}': ${(err as Error).message}`)
+      }
+      compiledOutbound.set(schema, compiled)
     }
-    this.outbound.set(event, { prefix, serialize, validate, schemaKey })
+    this.outbound.set(event, { prefix, serialize: compiled.serialize, validate: compiled.validate, schemaKey })
   }
 
   /** True when `event` has a compiled serializer. */

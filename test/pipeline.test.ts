@@ -591,7 +591,7 @@ t.test('every validator is compiled once, at ready, never per message', async (t
   t.equal(declares, 2, 'one serializer per declared outbound schema')
   const engine = app.socket[kEngine]
   t.ok(engine.serializer.has('a_ok') && engine.serializer.has('b_ok'))
-  t.match(engine.ajv.opts, { allErrors: false, useDefaults: true, coerceTypes: false }, 'allErrors off, defaults on, no coercion')
+  t.match(createAjv().opts, { allErrors: false, useDefaults: true, coerceTypes: false }, 'allErrors off, defaults on, no coercion')
 
   await app.ready()
   const conn = await client(t, app).connect()
@@ -603,6 +603,22 @@ t.test('every validator is compiled once, at ready, never per message', async (t
   await t.rejects(conn.request('a', { n: 'x' }), { code: 'VALIDATION_ERROR' })
   t.equal(compiles, 4, 'no compile per message')
   t.equal(declares, 2, 'no serializer compiled per message')
+
+  // Another app of this process declaring the same schema objects compiles nothing for them; an equal but
+  // different object is compiled (by identity, as Ajv caches).
+  const again = await build(t)
+  const Reply = Type.Object({ n: Type.Integer() })
+  again.socket.on('a', { payload: Shared, reply: { event: 'a_ok', schema: Reply } }, (_c, p) => p)
+  again.socket.on('z', { payload: Type.Object({ n: Type.Integer() }) }, noop)
+  await again.ready()
+  t.equal(compiles, 6, "Shared is not compiled again; z's payload and the new reply schema are")
+  const third = await build(t)
+  third.socket.on('a', { payload: Shared, reply: { event: 'a_ok', schema: Reply } }, (_c, p) => p)
+  await third.ready()
+  t.equal(compiles, 6, 'an app declaring only known schema objects compiles nothing')
+  const c2 = await client(t, third).connect()
+  t.same((await c2.request('a', { n: 7 })).payload, { n: 7 })
+  await t.rejects(c2.request('a', { n: 'x' }), { code: 'VALIDATION_ERROR' }, 'the shared validator validates')
 })
 
 t.test('EventRegistry unit: compile is idempotent, definitions keep registration order', async (t) => {
@@ -614,8 +630,8 @@ t.test('EventRegistry unit: compile is idempotent, definitions keep registration
   t.same(registry.definitions().map(d => d.name), ['one', 'two'])
   const ajv = createAjv()
   const serializer = new FrameSerializer()
-  registry.compile(ajv, serializer, '/')
-  registry.compile(ajv, serializer, '/')
+  registry.compile(() => ajv, serializer, '/')
+  registry.compile(() => ajv, serializer, '/')
   const one = registry.get('one')!
   t.equal(one.index, 0)
   t.equal(registry.get('two')!.index, 1)

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import { createAjv } from '../registry.js'
+import type { Ajv } from 'ajv'
+import { createAjv, validatorFor } from '../registry.js'
 import { publish, PublishBodySchema, sendOutcome, type PublishBody } from '../publish-api.js'
 import { bearerCheck, unauthorized } from './bearer.js'
 import type { AdminView } from './view.js'
@@ -29,11 +30,11 @@ export async function adminRoutes (fastify: FastifyInstance, opts: AdminRouteOpt
   const base = opts.docsUrl.replace(/\/+$/, '') + '/admin'
   const authorized = bearerCheck(opts.token)
   const { view } = opts
-  const ajv = createAjv()
+  let ajv: Ajv | null = null
 
   await fastify.register(async (admin: FastifyInstance) => {
     // Strict bodies: no coercion, no silently removed properties.
-    admin.setValidatorCompiler(({ schema }) => ajv.compile(schema))
+    admin.setValidatorCompiler(({ schema }) => validatorFor(schema, () => (ajv ??= createAjv())))
     admin.addHook('onRequest', async (request, reply) => {
       if (!authorized(request)) return unauthorized(reply, 'socketspec-admin', 'Missing or invalid admin token')
       reply.header('cache-control', 'no-store')
