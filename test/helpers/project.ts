@@ -129,10 +129,28 @@ export async function packTarball (): Promise<string> {
   const packed = (pkg.files as string[]).map((f) => f.split(/[*{]/)[0].replace(/\/+$/, '')).filter((f) => f !== '')
   const dir = join(cacheDir, 'pack', contentHash(['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', ...packed]))
   const done = join(dir, 'tarball.json')
-  if (existsSync(done)) return join(dir, JSON.parse(readFileSync(done, 'utf8')).filename)
+  const packedAlready = (): string | null => existsSync(done) ? join(dir, JSON.parse(readFileSync(done, 'utf8')).filename) : null
   mkdirSync(join(cacheDir, 'pack'), { recursive: true })
+  // One `npm pack` per contents: the e2e tests that need it start together, and the later ones wait for
+  // the first one's tarball (a lock left by a killed run is taken over after two minutes).
+  const lock = `${dir}.lock`
+  for (;;) {
+    const found = packedAlready()
+    if (found !== null) return found
+    try {
+      mkdirSync(lock)
+      break
+    } catch (err: any) {
+      if (err.code !== 'EEXIST') throw err
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now())
+      if (age > 2 * MINUTE) rmSync(lock, { recursive: true, force: true })
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
   const tmp = mkdtempSync(`${dir}.tmp-`)
   try {
+    const found = packedAlready()
+    if (found !== null) return found
     const out = await sh('npm', ['pack', '--json', '--pack-destination', tmp], root, 2 * MINUTE)
     const { filename } = JSON.parse(out.stdout)[0]
     writeFileSync(join(tmp, 'tarball.json'), JSON.stringify({ filename }))
@@ -146,6 +164,7 @@ export async function packTarball (): Promise<string> {
     return join(dir, filename)
   } finally {
     rmSync(tmp, { recursive: true, force: true })
+    rmSync(lock, { recursive: true, force: true })
   }
 }
 
