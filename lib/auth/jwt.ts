@@ -1,9 +1,13 @@
 import { createPublicKey, KeyObject } from 'node:crypto'
-import { createVerifier } from 'fast-jwt'
+import { createRequire } from 'node:module'
 import { FST_SOCKETSPEC_INVALID_OPTION, SocketError } from '../errors.js'
 import type { AuthBackend, AuthRequest, Identity } from '../types.js'
 import { normalizeIdentity } from './identity.js'
 import { MAX_TOKEN_LENGTH } from './token.js'
+
+/** fast-jwt, loaded by the first jwtAuth() (CommonJS: a require keeps jwtAuth synchronous); apps without it do not load it. */
+let fastJwt: typeof import('fast-jwt') | undefined
+const loadFastJwt = (): typeof import('fast-jwt') => (fastJwt ??= createRequire(import.meta.url)('fast-jwt') as typeof import('fast-jwt'))
 
 /** Signature algorithms `jwtAuth` can verify (`none` is never accepted). */
 export type JwtAlgorithm =
@@ -198,7 +202,7 @@ export function jwtAuth (options: JwtAuthOptions): JwtAuthBackend {
   const requiredClaims = [...(issuer !== undefined ? ['iss'] : []), ...(audience !== undefined ? ['aud'] : [])]
   let verify: (token: string) => Record<string, unknown>
   try {
-    verify = createVerifier({
+    verify = loadFastJwt().createVerifier({
       key,
       algorithms,
       allowedIss: issuer,

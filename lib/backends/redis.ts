@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { Cluster, Redis, type ChainableCommander, type ClusterOptions, type RedisOptions } from 'ioredis'
+import { createRequire } from 'node:module'
+import type { Cluster, Redis, ChainableCommander, ClusterOptions, RedisOptions } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { BackendAdapter, BackendAdmin, BackendContext, BackendPublisher, BackendStats } from './types.js'
 import { RedisAdmin } from './redis-admin.js'
@@ -10,6 +11,15 @@ import {
   RecoverySettings, RedisHistory, defineEmitterCommands, defineHistoryCommands, emitRoom, keySlot, namespaceBase, pubSub, roomHead, roomKey, shardedScript,
   type EmitterClient, type HistoryClient, type HistoryHost, type PubSub
 } from './redis-history.js'
+
+/**
+ * ioredis, loaded when the first connection is made: an app without
+ * redisBackend (or before its start) does not pay for loading it (~180 ms of
+ * CPU at start-up here). It is CommonJS, so a require keeps the call sites
+ * synchronous.
+ */
+let ioredis: typeof import('ioredis') | undefined
+const loadIoredis = (): typeof import('ioredis') => (ioredis ??= createRequire(import.meta.url)('ioredis') as typeof import('ioredis'))
 
 /** Options of `redisBackend()`. */
 export interface RedisBackendOptions {
@@ -850,7 +860,7 @@ class RedisBackend implements BackendAdapter {
     const opts = this.#options
     const base = this.#baseOptions()
     if (opts.cluster !== undefined) return this.#newCluster(base, false)
-    return opts.client !== undefined ? opts.client.duplicate(base) : new Redis(opts.url, base)
+    return opts.client !== undefined ? opts.client.duplicate(base) : new (loadIoredis().Redis)(opts.url, base)
   }
 
   /** The adapter's safety settings of a connection to Redis (with `redisOptions` over them). */
@@ -896,7 +906,7 @@ class RedisBackend implements BackendAdapter {
     // command connections stay eager: a first command queued on a lazy node while the next ones are retried
     // would reorder publishes.)
     const { lazyConnect: _eager, ...lazy } = base
-    const cluster = new Cluster(opts.cluster!, {
+    const cluster = new (loadIoredis().Cluster)(opts.cluster!, {
       enableOfflineQueue: false,
       scaleReads: 'master',
       // a failover takes the replicas' cluster-node-timeout to happen: keep trying the slot meanwhile, within commandTimeout
