@@ -168,6 +168,12 @@ export async function packTarball (): Promise<string> {
   }
 }
 
+/** The files of packTarball's tarball, as paths in the package (`dist/lib/index.js`), from `tar -tzf`. */
+export async function packedFiles (): Promise<string[]> {
+  const { stdout } = await sh('tar', ['-tzf', await packTarball()], root, MINUTE)
+  return stdout.split('\n').filter((line) => line !== '' && !line.endsWith('/')).map((line) => line.replace(/^package\//, ''))
+}
+
 /** Copy a directory tree as hard links (GNU `cp -al`) where it can, else as a plain copy. */
 async function linkCopy (from: string, to: string): Promise<void> {
   try {
