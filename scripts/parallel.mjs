@@ -1,17 +1,13 @@
-// `node scripts/parallel.mjs tap:plugins 'nice:typecheck --emit' nice:build:ui`: runs
-// those npm scripts at once (they share no outputs; words after a script's name
-// are its arguments), prints each one's output whole when it ends so nothing
+// `node scripts/parallel.mjs 'typecheck --emit' build:ui tap:plugins`: runs those npm
+// scripts at once (they share no outputs; words after a script's name are its
+// arguments), prints each one's output whole when it ends so nothing
 // interleaves, and fails if any of them failed. `npm test` uses it to overlap
 // the build, the type check and tap's plugin build on a 2-core machine.
-// `nice:<script>` runs a script (and the processes it starts) at a lower CPU
-// priority: with more scripts than cores, the one the rest waits for longest
-// (tap's plugin build) gets a core of its own.
 import { spawn } from 'node:child_process'
-import { setPriority } from 'node:os'
 
 const names = process.argv.slice(2)
 if (names.length === 0) {
-  console.error('usage: node scripts/parallel.mjs [nice:]<npm-script>...')
+  console.error('usage: node scripts/parallel.mjs <npm-script>...')
   process.exit(2)
 }
 
@@ -20,19 +16,11 @@ const npm = process.env.npm_execpath
   ? [process.execPath, [process.env.npm_execpath]]
   : [process.platform === 'win32' ? 'npm.cmd' : 'npm', []]
 
-function run (arg) {
+function run (name) {
   const started = performance.now()
-  const low = arg.startsWith('nice:')
-  const name = low ? arg.slice('nice:'.length) : arg
   const [script, ...args] = name.split(/\s+/)
   return new Promise((resolve) => {
     const child = spawn(npm[0], [...npm[1], 'run', script, ...(args.length > 0 ? ['--', ...args] : [])], { stdio: ['ignore', 'pipe', 'pipe'] })
-    // before npm starts the script: its processes inherit the priority
-    if (low && child.pid !== undefined) {
-      try {
-        setPriority(child.pid, 10)
-      } catch {}
-    }
     const out = []
     child.stdout.on('data', (c) => out.push(c))
     child.stderr.on('data', (c) => out.push(c))
