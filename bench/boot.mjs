@@ -11,11 +11,9 @@
 // process.cpuUsage(): the ratio against Fastify is read from the same rounds.
 //
 //   node bench/boot.mjs [--dist DIR] [--rounds N] [--apps N]
-import { existsSync } from 'node:fs'
-import { resolve } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import Fastify from 'fastify'
+import { distDir, importDist } from './lib/dist.mjs'
 import { median } from './lib/stats.mjs'
 
 const { values: opts } = parseArgs({
@@ -30,12 +28,8 @@ if (opts.help) {
   console.log('usage: node bench/boot.mjs [--dist DIR] [--rounds N] [--apps N]')
   process.exit(0)
 }
-const dist = opts.dist ? resolve(opts.dist) : fileURLToPath(new URL('../dist', import.meta.url))
-if (!existsSync(`${dist}/lib/index.js`)) {
-  console.error(`boot: ${dist}/lib/index.js is missing (run npm run build:ts)`)
-  process.exit(2)
-}
-const { socketspec, Type } = await import(pathToFileURL(`${dist}/lib/index.js`).href)
+const dist = distDir(opts.dist, 'boot')
+const { socketspec, Type } = await importDist(dist)
 
 const schemas = () => ({
   Echo: Type.Object({ echo: Type.String({ maxLength: 100 }) }),

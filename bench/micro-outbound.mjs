@@ -12,10 +12,8 @@
 // build has one): the smallest, least noisy number for what 'always' adds.
 //
 //   node bench/micro-outbound.mjs [--dist DIR] [--rounds N] [--frames N]
-import { existsSync } from 'node:fs'
-import { resolve } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { distDir, importDist } from './lib/dist.mjs'
 import { median } from './lib/stats.mjs'
 import { padded } from './lib/wire.mjs'
 
@@ -31,13 +29,9 @@ if (opts.help) {
   console.log('usage: node bench/micro-outbound.mjs [--dist DIR] [--rounds N] [--frames N]')
   process.exit(0)
 }
-const dist = opts.dist ? resolve(opts.dist) : fileURLToPath(new URL('../dist', import.meta.url))
-if (!existsSync(`${dist}/lib/serializer.js`)) {
-  console.error(`micro-outbound: ${dist}/lib/serializer.js is missing (run npm run build:ts)`)
-  process.exit(2)
-}
-const { FrameSerializer } = await import(pathToFileURL(`${dist}/lib/serializer.js`).href)
-const { Type } = await import(pathToFileURL(`${dist}/lib/index.js`).href)
+const dist = distDir(opts.dist, 'micro-outbound', 'lib/serializer.js')
+const { FrameSerializer } = await importDist(dist, 'lib/serializer.js')
+const { Type } = await importDist(dist)
 const rounds = Math.max(1, Number(opts.rounds))
 const frames = Math.max(1000, Number(opts.frames))
 

@@ -19,10 +19,9 @@
 // and the storm resumes on a second node (drop on node A, resume on node B).
 //
 //   npm run build:ts && node bench/recovery.mjs [--members 1000] [--broadcasts 200] [--rounds 6] [--storm 2000] [--missed 20] [--backend memory|redis] [--redis-url URL]
-import { existsSync } from 'node:fs'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Worker } from 'node:worker_threads'
+import { distDir, importDist } from './lib/dist.mjs'
 import { median } from './lib/stats.mjs'
 import { members, until } from './lib/room-members.mjs'
 
@@ -39,12 +38,8 @@ const { values: opts } = parseArgs({
     json: { type: 'boolean', default: false }
   }
 })
-const dist = opts.dist ?? fileURLToPath(new URL('../dist', import.meta.url))
-if (!existsSync(`${dist}/lib/index.js`)) {
-  console.error(`recovery bench: ${dist}/lib/index.js is missing (run npm run build:ts)`)
-  process.exit(2)
-}
-const { default: socketspec, Type, redisBackend } = await import(pathToFileURL(`${dist}/lib/index.js`).href)
+const dist = distDir(opts.dist, 'recovery bench')
+const { default: socketspec, Type, redisBackend } = await importDist(dist)
 const { default: Fastify } = await import('fastify')
 if (opts.backend !== 'memory' && opts.backend !== 'redis') {
   console.error('recovery bench: --backend is memory or redis')
