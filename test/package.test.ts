@@ -10,7 +10,7 @@ import socketspec, { Type, SocketError, defineEvents, type Contract, type Static
 import { TestClient, type TestMessage, type TestConnection } from '../lib/testing.js'
 import Type1 from 'typebox'
 import { build, client } from './helpers/build.js'
-import { bare, cleanEnv, packedFiles, publishedTree } from './helpers/project.js'
+import { bare, bareNode, cleanEnv, packedFiles, publishedTree } from './helpers/project.js'
 
 const root = resolve(fileURLToPath(import.meta.url), '../..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
@@ -42,7 +42,7 @@ const typescript5 = (() => {
   }))
   const tsc = join(root, 'node_modules/typescript/bin/tsc')
   return new Promise<{ version: string, code: number, output: string, against: string }>((resolve) => {
-    execFile(...bare(process.execPath, [tsc, '--pretty', 'false', '-p', config]), { cwd: root, env: cleanEnv(), maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(...bareNode([tsc, '--pretty', 'false', '-p', config]), { cwd: root, env: cleanEnv(), maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       rmSync(dir, { recursive: true, force: true })
       const version = JSON.parse(readFileSync(join(root, 'node_modules/typescript/package.json'), 'utf8')).version as string
       const against = tree !== null ? 'the declarations in dist/' : 'the sources (dist/ is missing or older)'

@@ -9,7 +9,7 @@ import { promisify } from 'node:util'
 import { Parser, DiagnosticSeverity } from '@asyncapi/parser'
 import WebSocket from 'ws'
 import { run, type Run } from '../helpers/cli.js'
-import { MINUTE, bare, cleanEnv, declarationsCurrent, freePort, installCache, packTarball, sh, waitForOutput } from '../helpers/project.js'
+import { MINUTE, bare, bareNode, cleanEnv, declarationsCurrent, freePort, installCache, packTarball, sh, waitForOutput } from '../helpers/project.js'
 import { tsc7Executable } from '../../scripts/typescript7.mjs'
 
 // Packs the package, scaffolds an app with the built CLI depending on the
@@ -243,8 +243,8 @@ function scaffolds (): Promise<Scaffold[]> {
     }
     const runFiles = async (files: string[], cwd: string, tsconfig: string, timeout: number): Promise<Outcome> => {
       const imports = files.map((file) => `await import(${JSON.stringify(pathToFileURL(join(cwd, file)).href)})`).join('\n')
-      // bare(): tap's process-info hook would put its loaders back into NODE_OPTIONS (this file has no coverage: scripts/coverage-map.mjs).
-      return await execFileP(...bare(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', imports]), {
+      // bareNode(): tap's process-info hook would put its loaders back into NODE_OPTIONS (this file has no coverage: scripts/coverage-map.mjs).
+      return await execFileP(...bareNode(['--import', 'tsx', '--input-type=module', '-e', imports]), {
         cwd,
         env: { ...plainEnv, TSX_TSCONFIG_PATH: tsconfig },
         timeout

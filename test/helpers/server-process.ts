@@ -4,7 +4,7 @@
 // replaces a killed one beforehand, so the restart takes no module loading
 // (the clients' backoff waits less) and that loading overlaps the test's other work.
 import { spawn } from 'node:child_process'
-import { bare, cleanEnv, waitForOutput } from './project.js'
+import { bareNode, cleanEnv, waitForOutput } from './project.js'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -29,7 +29,7 @@ export interface ServerProcess {
  */
 export function serverProcess (t: Tap, script: string, port: number, preload: string[]): ServerProcess {
   const env = cleanEnv({ PORT: String(port), HOST: '127.0.0.1', REDIS_URL: '' })
-  const child = spawn(...bare(process.execPath, ['--import=./scripts/ts-loader.mjs', 'test/helpers/server-runner.ts', script, ...preload]),
+  const child = spawn(...bareNode(['--import=./scripts/ts-loader.mjs', 'test/helpers/server-runner.ts', script, ...preload]),
     { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] })
   const pid = child.pid
   if (pid === undefined) throw new Error(`could not start ${script}`)
