@@ -7,13 +7,28 @@
 // (page.evaluate), and its source maps carry `sourcesContent: [null]`, which
 // the coverage report takes for an empty source. Here the maps are inline
 // without sourcesContent, so coverage is mapped to the .ts files on disk.
-import { readFileSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+//
+// The transforms are kept in node_modules/.cache/ts-loader, keyed by a hash of
+// the file's path and contents, esbuild's version and the options: every test
+// process (a dozen per `npm test`, and their servers) loads the same lib/ and
+// helpers, and all but the first then read them instead of starting esbuild.
+import { createHash } from 'node:crypto'
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { readFile, rename, writeFile } from 'node:fs/promises'
 import { createRequire, register } from 'node:module'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { isMainThread } from 'node:worker_threads'
+import { isMainThread, threadId } from 'node:worker_threads'
+
+const cacheDir = fileURLToPath(new URL('../node_modules/.cache/ts-loader/', import.meta.url))
+/** More entries than this (months of edits) and the cache is emptied, to be filled again. */
+const MAX_ENTRIES = 10_000
 
 if (isMainThread) {
+  try {
+    if (readdirSync(cacheDir).length > MAX_ENTRIES) rmSync(cacheDir, { recursive: true, force: true })
+  } catch {}
+  mkdirSync(cacheDir, { recursive: true })
   register(import.meta.url)
 }
 
@@ -21,6 +36,9 @@ const TS = /\.(m?ts|tsx)$/
 const require = createRequire(createRequire(import.meta.url).resolve('tsx/package.json'))
 let esbuild
 const { compilerOptions } = JSON.parse(readFileSync(new URL('../tsconfig.json', import.meta.url), 'utf8'))
+const target = `node${process.versions.node}`
+/** What a transform depends on besides the file: esbuild's version and the options. */
+const salt = JSON.stringify([require('esbuild/package.json').version, target, compilerOptions])
 
 /** Relative imports name the emitted file (`./x.js`); when it is missing, load `./x.ts`. */
 export async function resolve (specifier, context, nextResolve) {
@@ -38,15 +56,23 @@ export async function load (url, context, nextLoad) {
   const path = fileURLToPath(url.replace(/[?#].*$/, ''))
   const ext = TS.exec(path)
   if (ext === null || path.includes('/node_modules/') || path.endsWith('.d.ts')) return nextLoad(url, context)
+  const source = await readFile(path, 'utf8')
+  const cached = join(cacheDir, createHash('sha256').update(`${salt}\0${path}\0`).update(source).digest('hex').slice(0, 40) + '.js')
+  try {
+    return { format: 'module', source: await readFile(cached, 'utf8'), shortCircuit: true }
+  } catch {}
   esbuild ??= require('esbuild')
-  const { code } = await esbuild.transform(await readFile(path, 'utf8'), {
+  const { code } = await esbuild.transform(source, {
     loader: ext[1] === 'tsx' ? 'tsx' : 'ts',
     format: 'esm',
-    target: `node${process.versions.node}`,
+    target,
     sourcefile: path,
     sourcemap: 'inline',
     sourcesContent: false,
     tsconfigRaw: { compilerOptions }
   })
+  // Written whole under another name, then renamed: a process reading it never sees half a file.
+  const partial = `${cached}.${process.pid}-${threadId}`
+  await writeFile(partial, code).then(() => rename(partial, cached)).catch(() => {})
   return { format: 'module', source: code, shortCircuit: true }
 }
