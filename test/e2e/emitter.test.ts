@@ -4,11 +4,12 @@
 // with recovery on its broadcasts carry offsets that continue the nodes' own,
 // and a resume replays them.
 import t from 'tap'
-import { fork, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
 import socketspec, { Type, memoryBackend, redisBackend } from '../../lib/index.js'
 import { createEmitter } from '../../lib/emitter.js'
+import { bareNode, builtScript, cleanEnv } from '../helpers/project.js'
 import { startRedis, type RedisServer } from '../helpers/redis.js'
 import { waitFor } from '../helpers/rooms.js'
 import { listen, connectedClient, requestReply, open, type WsClient, type Frame } from '../helpers/ws-client.js'
@@ -45,12 +46,15 @@ interface Worker {
   call (op: string, args?: Record<string, unknown>): Promise<any>
 }
 
-/** The worker process (test/fixtures/emitter/worker.ts under tsx), killed at teardown. */
+/** The worker process (test/fixtures/emitter/worker.ts, built or under tsx), killed at teardown. */
 async function startWorker (t: Test, redis: RedisServer, keyPrefix: string): Promise<Worker> {
-  const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redis.url, KEY_PREFIX: keyPrefix }
-  // tap's loaders (NODE_OPTIONS) are for test files, not for this child
-  delete env.NODE_OPTIONS
-  const child: ChildProcess = fork(WORKER, [], { execArgv: ['--import', 'tsx'], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  // Without tap's loaders and coverage (bareNode, cleanEnv: they are for test files); its build
+  // when current (builtScript: no loader at all), else the source through tsx.
+  const built = builtScript(WORKER)
+  const child: ChildProcess = spawn(...bareNode(built !== null ? [built] : ['--import', 'tsx', WORKER]), {
+    env: cleanEnv({ REDIS_URL: redis.url, KEY_PREFIX: keyPrefix }),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  })
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
   const waiting = new Map<number, { resolve: (v: unknown) => void, reject: (e: Error) => void }>()
   let ids = 0

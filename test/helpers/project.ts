@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { free } from '../../bench/lib/redis-cluster.mjs'
-import { join, resolve } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 
@@ -260,6 +260,28 @@ export function declarationsCurrent (): boolean {
     const declaration = join(root, 'dist', file.replace(/\.ts$/, '.d.ts'))
     return existsSync(declaration) && statSync(declaration).mtimeMs >= statSync(join(root, file)).mtimeMs
   })
+}
+
+/**
+ * The build of `script` (a TypeScript file of the repository, absolute or from its root, that runs as a
+ * process of its own: a fixture server, an example; `tsconfig.build.json` builds
+ * them into dist/), or null when it is not current: missing, or older than the
+ * sources of its directory or than lib/ (declarationsCurrent). `npm test` builds
+ * dist/ first; a test run alone after an edit falls back to the sources through
+ * a loader. Plain node starts the build in ~0.7 s less CPU than the source
+ * through tsx: on Node 20 every module a loader sees is a round trip to its
+ * thread.
+ */
+export function builtScript (script: string): string | null {
+  const source = relative(root, resolve(root, script))
+  const built = join(root, 'dist', source.replace(/\.ts$/, '.js'))
+  if (!existsSync(built) || !declarationsCurrent()) return null
+  const dir = join(root, source, '..')
+  const stale = readdirSync(dir).filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts')).some((name) => {
+    const js = join(root, 'dist', relative(root, dir), name.replace(/\.ts$/, '.js'))
+    return !existsSync(js) || statSync(js).mtimeMs < statSync(join(dir, name)).mtimeMs
+  })
+  return stale ? null : built
 }
 
 /**

@@ -4,7 +4,7 @@
 // replaces a killed one beforehand, so the restart takes no module loading
 // (the clients' backoff waits less) and that loading overlaps the test's other work.
 import { spawn } from 'node:child_process'
-import { bareNode, cleanEnv, waitForOutput } from './project.js'
+import { bareNode, builtScript, cleanEnv, waitForOutput } from './project.js'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -22,15 +22,20 @@ export interface ServerProcess {
 }
 
 /**
- * Spawn `script` (TypeScript, through scripts/ts-loader.mjs, without tap's
- * loader nor coverage) with PORT=`port`, `preload` (the script's imports,
- * paths from the repository root) loaded now. Killed by its pid at teardown
+ * Spawn `script` (a TypeScript file: its build, or its source through
+ * scripts/ts-loader.mjs; without tap's loader nor coverage) with
+ * PORT=`port`, `preload` (the script's imports, paths from the repository
+ * root) loaded now. Killed by its pid at teardown
  * when still running.
  */
 export function serverProcess (t: Tap, script: string, port: number, preload: string[]): ServerProcess {
   const env = cleanEnv({ PORT: String(port), HOST: '127.0.0.1', REDIS_URL: '' })
-  const child = spawn(...bareNode(['--import=./scripts/ts-loader.mjs', 'test/helpers/server-runner.ts', script, ...preload]),
-    { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] })
+  // The builds of the script and its modules when current (builtScript: no loader), else their sources through ts-loader.
+  const built = [script, ...preload].map(builtScript)
+  const args = built.every((file): file is string => file !== null)
+    ? ['test/helpers/server-runner.mjs', ...built]
+    : ['--import=./scripts/ts-loader.mjs', 'test/helpers/server-runner.mjs', script, ...preload]
+  const child = spawn(...bareNode(args), { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] })
   const pid = child.pid
   if (pid === undefined) throw new Error(`could not start ${script}`)
   const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
