@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { run as runCli, type Run } from './helpers/cli.js'
-import { bareNode, cleanEnv } from './helpers/project.js'
+import { bareNode, builtScript, cleanEnv } from './helpers/project.js'
 import { packageNameFromDir, packageNameProblems } from '../lib/cli/package-name.js'
 import { dependencySpec, optionSpec } from '../lib/cli/package-info.js'
 import { Parser, DiagnosticSeverity } from '@asyncapi/parser'
@@ -86,9 +86,16 @@ t.test('bad usage exits 2 with a message on stderr', async (t) => {
 t.test('the bin entry runs as a child process', async (t) => {
   const bin = join(root, 'lib/cli/index.ts')
   t.match(readFileSync(bin, 'utf8'), /^#!\/usr\/bin\/env node\n/, 'has a shebang')
-  const ok = await execFileP(...bareNode(['--import', 'tsx', bin, '--version']), { cwd: root, env: childEnv })
+  // The bin package.json names (dist/lib/cli/index.js) when it is current (builtScript), else the source through tsx.
+  const built = builtScript('lib/cli/index.ts')
+  const command = built !== null ? [built] : ['--import', 'tsx', bin]
+  if (built !== null) {
+    t.equal(built, join(root, pkg.bin.socketspec), 'the built entry is the package\'s bin')
+    t.match(readFileSync(built, 'utf8'), /^#!\/usr\/bin\/env node\n/, 'and keeps the shebang')
+  }
+  const ok = await execFileP(...bareNode([...command, '--version']), { cwd: root, env: childEnv })
   t.equal(ok.stdout.trim(), pkg.version)
-  const bad = await execFileP(...bareNode(['--import', 'tsx', bin, 'nope']), { cwd: root, env: childEnv }).then(
+  const bad = await execFileP(...bareNode([...command, 'nope']), { cwd: root, env: childEnv }).then(
     () => t.fail('should exit non-zero'),
     (err) => err
   )
