@@ -5,6 +5,7 @@
 // can't be skipped silently, and a file added to a group can't run twice.
 import t from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join, posix } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import coverageMap from '../scripts/coverage-map.mjs'
@@ -59,4 +60,12 @@ t.test('a member leaves the group process as it found it', async (t) => {
       t.notMatch(source, /^t\.(teardown|setTimeout|jobs|before|beforeEach|after|afterEach|plan|mockImport|mockRequire)\b/m, `${m}: no t.teardown/setTimeout/jobs/before/after/plan/mock on the root test`)
     }
   }
+})
+
+t.test('a test process has one TypeBox: scripts/ts-loader.mjs resolves every import of it to its CommonJS build', async (t) => {
+  const imported = await import('@sinclair/typebox')
+  const required = createRequire(import.meta.url)('@sinclair/typebox')
+  t.equal(imported.Type, required.Type, 'import and require give the same module')
+  const { Type: fromLib } = await import('../lib/index.js')
+  t.equal(fromLib, required.Type, 'and lib/ re-exports that one')
 })
