@@ -199,8 +199,8 @@ function readJson (file: string) {
 }
 
 // The scaffold, written by `init`, type-checks and passes its own tests against
-// the current sources: tsconfig `paths` point 'socketspec' at lib/ (tsx honours
-// them at run time) and '@fastify/autoload' at a stand-in (not a dependency of
+// the current sources: tsconfig `paths` point 'socketspec' at lib/, or at its
+// build in dist/ when that is current (tsx honours them at run time) and '@fastify/autoload' at a stand-in (not a dependency of
 // socketspec; the e2e test installs the real one), node_modules resolve through
 // the repository's. Both variants are written first, then type-checked by one
 // tsc run (TypeScript 7's native compiler, as `npm run typecheck` checks the
@@ -230,9 +230,11 @@ let scaffolding: Promise<Scaffold[]> | undefined
 function scaffolds (): Promise<Scaffold[]> {
   scaffolding ??= (async () => {
     mkdirSync(scaffoldRoot, { recursive: true })
+    // At run time, the build of the current sources when there is one (no transform of lib/ in tsx), else lib/.
+    const built = declarationsCurrent()
     const paths = {
-      socketspec: [join(root, 'lib/index.ts')],
-      'socketspec/testing': [join(root, 'lib/testing.ts')],
+      socketspec: [join(root, built ? 'dist/lib/index.js' : 'lib/index.ts')],
+      'socketspec/testing': [join(root, built ? 'dist/lib/testing.js' : 'lib/testing.ts')],
       '@fastify/autoload': [join(root, 'test/fixtures/cli/autoload.ts')]
     }
     const include = ['app.ts', 'plugins/**/*.ts', 'events/**/*.ts', 'test/**/*.ts']
