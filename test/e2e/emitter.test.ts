@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
 import socketspec, { Type, memoryBackend, redisBackend } from '../../lib/index.js'
 import { createEmitter } from '../../lib/emitter.js'
-import { bareNode, builtScript, cleanEnv } from '../helpers/project.js'
+import { bareNode, cleanEnv, scriptArgs } from '../helpers/project.js'
 import { startRedis, type RedisServer } from '../helpers/redis.js'
 import { waitFor } from '../helpers/rooms.js'
 import { listen, connectedClient, requestReply, open, type WsClient, type Frame } from '../helpers/ws-client.js'
@@ -49,9 +49,8 @@ interface Worker {
 /** The worker process (test/fixtures/emitter/worker.ts, built or under tsx), killed at teardown. */
 async function startWorker (t: Test, redis: RedisServer, keyPrefix: string): Promise<Worker> {
   // Without tap's loaders and coverage (bareNode, cleanEnv: they are for test files); its build
-  // when current (builtScript: no loader at all), else the source through tsx.
-  const built = builtScript(WORKER)
-  const child: ChildProcess = spawn(...bareNode(built !== null ? [built] : ['--import', 'tsx', WORKER]), {
+  // when current (no loader at all), else the source through tsx.
+  const child: ChildProcess = spawn(...bareNode(scriptArgs(WORKER)), {
     env: cleanEnv({ REDIS_URL: redis.url, KEY_PREFIX: keyPrefix }),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc']
   })

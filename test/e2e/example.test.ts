@@ -1,7 +1,7 @@
 import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { bareNode, builtScript, cleanEnv, freePort } from '../helpers/project.js'
+import { bareNode, cleanEnv, freePort, scriptArgs } from '../helpers/project.js'
 import { open } from '../helpers/ws-client.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -32,9 +32,8 @@ t.test('examples/chat/server.ts: docs route, ws echo round trip, clean exit on S
   // No coverage from the child: merged with the in-process runs it makes tap
   // report covered lib lines as uncovered. bareNode: without tap's loader, which
   // its spawn hook would put back into NODE_OPTIONS. Its build, as `npm start`
-  // runs it, when current (builtScript), else the source through tsx.
-  const built = builtScript('examples/chat/server.ts')
-  const child = spawn(...bareNode(built !== null ? [built] : ['--import=tsx', 'examples/chat/server.ts']), {
+  // runs it, when current, else the source through tsx (scriptArgs).
+  const child = spawn(...bareNode(scriptArgs('examples/chat/server.ts')), {
     cwd: root,
     env: cleanEnv({ PORT: String(port), HOST: '127.0.0.1', REDIS_URL: '' }),
     stdio: ['ignore', 'pipe', 'pipe']

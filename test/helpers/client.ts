@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { Test } from 'tap'
 import { freePort } from './redis.js'
-import { bareNode, builtScript, cleanEnv } from './project.js'
+import { bareNode, cleanEnv, scriptArgs } from './project.js'
 import type { FastifyInstance } from 'fastify'
 import { connect, type SocketspecClient, type ClientOptions, type ClientState, type StateInfo } from '../../lib/client/index.js'
 import type { AnyContract } from '../../lib/contract.js'
@@ -80,9 +80,8 @@ export class ServerProcess {
     // Without tap's loaders and coverage (bare, cleanEnv: its spawn hook would put its loader back into
     // NODE_OPTIONS): they are for test files, and they double this child's start-up.
     const env = cleanEnv({ PORT: String(this.port), SOCKETSPEC_OPTIONS: JSON.stringify(this.options) })
-    // Its build when current (builtScript: no loader), else the source through tsx.
-    const built = builtScript(SERVER_FIXTURE)
-    const child = spawn(...bareNode(built !== null ? [built] : ['--import', 'tsx', SERVER_FIXTURE]), { env, stdio: ['ignore', 'pipe', 'inherit'] })
+    // Its build when current (no loader), else the source through tsx.
+    const child = spawn(...bareNode(scriptArgs(SERVER_FIXTURE)), { env, stdio: ['ignore', 'pipe', 'inherit'] })
     this.#child = child
     await new Promise<void>((resolve, reject) => {
       let out = ''

@@ -284,6 +284,12 @@ export function builtScript (script: string): string | null {
   return stale ? null : built
 }
 
+/** The node arguments that run `script` (see builtScript): its build when current, else its source through tsx. */
+export function scriptArgs (script: string): string[] {
+  const built = builtScript(script)
+  return built !== null ? [built] : ['--import', 'tsx', script]
+}
+
 /**
  * A tree for type checks against what the package publishes, or null when
  * dist/ is not current (declarationsCurrent): in a new temporary directory,
