@@ -40,17 +40,20 @@ const target = `node${process.versions.node}`
 /** What a transform depends on besides the file: esbuild's version and the options. */
 const salt = JSON.stringify([require('esbuild/package.json').version, target, compilerOptions])
 
-// '@sinclair/typebox' resolves to its CommonJS build: the same code (TypeBox builds both from
-// one source), one module through this loader's thread instead of ~200 (its ESM build is a
-// file per type, and on Node 20 each module a loader sees is a round trip to that thread):
-// ~0.4 s less CPU per test process. Every import of it in the process resolves here, so the
-// process has one TypeBox (its registries are module state); test/test-files.test.ts checks it.
-// Processes without this loader (servers started from dist/, user projects) load its ESM build.
-const typeboxCommonJS = pathToFileURL(createRequire(import.meta.url).resolve('@sinclair/typebox')).href
+// Two dual packages resolve to their CommonJS builds: TypeBox and tap. Their ESM builds are a
+// file per module (~200 for TypeBox, ~150 for tap and its own packages), and on Node 20 each
+// module a loader sees is a round trip to the loader's thread; a CommonJS build loads its own
+// files with require(), which no loader sees. The same code (each package builds both from one
+// source): ~0.4 s less CPU per test process for TypeBox, ~0.3 s for tap. Every import of them
+// in the process resolves here, so the process has one of each (TypeBox's registries and tap's
+// root test are module state); test/test-files.test.ts checks it. Processes without this
+// loader (servers started from dist/, user projects) load their ESM builds.
+const commonJS = new Map(['@sinclair/typebox', 'tap'].map((name) => [name, pathToFileURL(createRequire(import.meta.url).resolve(name)).href]))
 
 /** Relative imports name the emitted file (`./x.js`); when it is missing, load `./x.ts`. */
 export async function resolve (specifier, context, nextResolve) {
-  if (specifier === '@sinclair/typebox') return { url: typeboxCommonJS, format: 'commonjs', shortCircuit: true }
+  const cjs = commonJS.get(specifier)
+  if (cjs !== undefined) return { url: cjs, format: 'commonjs', shortCircuit: true }
   try {
     return await nextResolve(specifier, context)
   } catch (err) {

@@ -62,10 +62,11 @@ t.test('a member leaves the group process as it found it', async (t) => {
   }
 })
 
-t.test('a test process has one TypeBox: scripts/ts-loader.mjs resolves every import of it to its CommonJS build', async (t) => {
+t.test('a test process has one TypeBox and one tap: scripts/ts-loader.mjs resolves every import of them to their CommonJS builds', async (t) => {
+  const require = createRequire(import.meta.url)
   const imported = await import('@sinclair/typebox')
-  const required = createRequire(import.meta.url)('@sinclair/typebox')
-  t.equal(imported.Type, required.Type, 'import and require give the same module')
+  t.equal(imported.Type, require('@sinclair/typebox').Type, 'TypeBox: import and require give the same module')
   const { Type: fromLib } = await import('../lib/index.js')
-  t.equal(fromLib, required.Type, 'and lib/ re-exports that one')
+  t.equal(fromLib, imported.Type, 'and lib/ re-exports that one')
+  t.equal((await import('tap')).default, require('tap'), 'tap: import and require give the same root test')
 })
