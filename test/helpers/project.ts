@@ -263,12 +263,13 @@ export function declarationsCurrent (): boolean {
 }
 
 /**
- * The build of `script` (a TypeScript file of the repository, absolute or from its root, that runs as a
- * process of its own: a fixture server, an example; `tsconfig.build.json` builds
- * them into dist/), or null when it is not current: missing, or older than the
- * sources of its directory or than lib/ (declarationsCurrent). `npm test` builds
- * dist/ first; a test run alone after an edit falls back to the sources through
- * a loader. Plain node starts the build in ~0.7 s less CPU than the source
+ * The build of `script` (a TypeScript file of the repository that runs as a
+ * process of its own: a fixture server, an example, the CLI's bin; absolute or
+ * from the repository's root), or null when it is not current: missing, or
+ * older than the sources of its directory or than lib/ (declarationsCurrent).
+ * `tsconfig.build.json` builds them into dist/, and `npm test` builds dist/
+ * first; a test run alone after an edit falls back to the sources through a
+ * loader. Plain node starts the build with ~0.7 s less CPU than the source
  * through tsx: on Node 20 every module a loader sees is a round trip to its
  * thread.
  */

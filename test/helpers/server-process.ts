@@ -23,10 +23,9 @@ export interface ServerProcess {
 
 /**
  * Spawn `script` (a TypeScript file: its build, or its source through
- * scripts/ts-loader.mjs; without tap's loader nor coverage) with
- * PORT=`port`, `preload` (the script's imports, paths from the repository
- * root) loaded now. Killed by its pid at teardown
- * when still running.
+ * scripts/ts-loader.mjs; without tap's loader nor coverage) with PORT=`port`,
+ * `preload` (the script's imports, paths from the repository root) loaded now.
+ * Killed by its pid at teardown when still running.
  */
 export function serverProcess (t: Tap, script: string, port: number, preload: string[]): ServerProcess {
   const env = cleanEnv({ PORT: String(port), HOST: '127.0.0.1', REDIS_URL: '' })
