@@ -213,11 +213,11 @@ const scaffoldTests = ['test/echo.test.ts', 'test/chat.test.ts', 'test/docs.test
 
 /**
  * What tsc checks the scaffolds against: the declarations of dist/ when they are
- * built from the current sources (npm test builds them first; an app sees the
- * API so, and tsc need not check lib/'s bodies again), else lib/ itself.
+ * built from the current sources (`current`: npm test builds them first; an app
+ * sees the API so, and tsc need not check lib/'s bodies again), else lib/ itself.
  */
-function socketspecTypes (): { index: string, testing: string, from: string } {
-  return declarationsCurrent()
+function socketspecTypes (current: boolean): { index: string, testing: string, from: string } {
+  return current
     ? { index: join(root, 'dist/lib/index.d.ts'), testing: join(root, 'dist/lib/testing.d.ts'), from: 'the declarations in dist/' }
     : { index: join(root, 'lib/index.ts'), testing: join(root, 'lib/testing.ts'), from: 'the sources in lib/ (dist/ is missing or older)' }
 }
@@ -281,7 +281,7 @@ function scaffolds (): Promise<Scaffold[]> {
     const everyFile = runFiles(made.flatMap((s) => scaffoldTests.map((file) => `${s.name}/${file}`)), scaffoldRoot, runConfig, 2 * MINUTE)
     const testsOf = ({ dir, tsconfig }: { dir: string, tsconfig: string }): Promise<Outcome[]> => everyFile.then(async (all) =>
       all.ok ? scaffoldTests.map(() => all) : await Promise.all(scaffoldTests.map(async (file) => await runFiles([file], dir, tsconfig, MINUTE))))
-    const types = socketspecTypes()
+    const types = socketspecTypes(built)
     t.comment(`the scaffolds are type-checked against ${types.from}`)
     const all = join(scaffoldRoot, `tsconfig-${process.pid}.json`)
     t.teardown(() => rmSync(all, { force: true }))
